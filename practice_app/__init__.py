@@ -1,0 +1,72 @@
+"""Practice Problems: Next.js route handlers and server actions, done in Flask."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import PROJECT_ROOT, instance_path, load_config
+from .flask_app import PracticeFlask
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
+    """Build the app: configuration, extensions, blueprints, errors, CLI, cache."""
+    app = PracticeFlask(__name__, instance_path=instance_path(), instance_relative_config=True)
+    load_config(app, test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    from . import caching, cli, errors, models
+    from .api import bp as api_bp
+    from .extensions import api, cache, csrf, db, init_sqlite, login_manager, migrate, write_intent
+    from .meta import bp as meta_bp
+
+    db.init_app(app)
+    init_sqlite(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    cache.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "web.login"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> models.User | None:
+        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "flask tokens create"}
+    )
+    # The API authenticates with bearer tokens, never with the session cookie
+    # for writes, so a cross-site form cannot forge its requests: no CSRF token.
+    csrf.exempt(api_bp)
+    api.register_blueprint(api_bp)
+    app.register_blueprint(meta_bp)
+
+    errors.register_error_handlers(app)
+    cli.register(app)
+    caching.init_app(app)
+
+    @app.before_request
+    def declare_write_intent() -> None:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            write_intent.set(True)
+
+    @app.teardown_request
+    def clear_write_intent(_exc: BaseException | None) -> None:
+        write_intent.set(False)
+
+    @app.after_request
+    def default_cache_control(response: Response) -> Response:
+        # Error pages and anything else no view declared are never stored.
+        response.headers.setdefault("Cache-Control", caching.DYNAMIC_CACHE_CONTROL)
+        return response
+
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = int(app.config["PROXY_FIX_HOPS"])
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
+    return app

@@ -1,0 +1,5 @@
+"""The JSON API blueprint (the route handlers)."""
+
+from .routes import bp
+
+__all__ = ["bp"]

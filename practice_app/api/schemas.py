@@ -1,0 +1,65 @@
+"""What the API sends and what its query strings take; bodies are in ``rules``."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from ..models import DIFFICULTIES
+
+ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class _TagOut(Schema):
+    tag = fields.String()
+
+
+class _AuthorOut(Schema):
+    name = fields.String()
+
+
+class ProblemOut(Schema):
+    """A problem as the API shows it."""
+
+    id = fields.Integer(metadata={"example": 7})
+    name = fields.String(metadata={"example": "Two Sum"})
+    difficulty = fields.String(metadata={"enum": list(DIFFICULTIES)})
+    tags = fields.Pluck(_TagOut, "tag", many=True, attribute="tag_rows")
+    statement = fields.String()
+    author = fields.Pluck(_AuthorOut, "name")
+    created_at = fields.DateTime(format=ISO_UTC)
+    updated_at = fields.DateTime(format=ISO_UTC)
+
+
+class SearchArgs(Schema):
+    """The query string of GET /api/search."""
+
+    q = fields.String(metadata={"description": "Part of the name, in any case. Required."})
+    difficulty = fields.String(validate=validate.OneOf(DIFFICULTIES))
+    tag = fields.String()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
+
+
+class UserOut(Schema):
+    name = fields.String()
+    admin = fields.Boolean(attribute="is_admin")
+
+
+class WhoAmIOut(Schema):
+    user = fields.Nested(UserOut, allow_none=True)
+    userAgent = fields.String(allow_none=True)
+
+
+class StatsOut(Schema):
+    total = fields.Integer()
+    by_difficulty = fields.Dict(keys=fields.String(), values=fields.Integer())
+    generated_at = fields.String()
+
+
+class ClockOut(Schema):
+    now = fields.String(metadata={"example": "2026-11-25T09:00:00.123Z"})
+
+
+class ErrorOut(Schema):
+    error = fields.String()
+    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

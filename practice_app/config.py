@@ -1,0 +1,116 @@
+"""Configuration in layers, later wins.
+
+1. ``Defaults`` below (every key the app reads, with a safe value);
+2. ``config.py`` in the instance folder, when it exists;
+3. environment variables with the ``FLASK_`` prefix (``Flask.from_prefixed_env``);
+4. the mapping a test passes to ``create_app``.
+
+Values that depend on where the instance folder is (the SQLite file, the cache
+directory, the secret key file) are filled in last, only when no layer set them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_KEY_FILE = "secret_key"
+
+
+def instance_path() -> str:
+    """Return the instance folder: ``PRACTICE_APP_INSTANCE`` or ``instance/`` at the root."""
+    configured = os.environ.get("PRACTICE_APP_INSTANCE")
+    return str(Path(configured).resolve() if configured else PROJECT_ROOT / "instance")
+
+
+class Defaults:
+    """The package's defaults: the first layer."""
+
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None  # None: SQLite in the instance folder
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+    # 1 MiB: larger bodies are answered 413 before any view runs.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
+
+    # Flask-Caching. The default backend is a directory in the instance
+    # folder, so every gunicorn worker on the machine shares it; set
+    # FLASK_CACHE_TYPE=RedisCache and FLASK_CACHE_REDIS_URL for several machines.
+    CACHE_TYPE = "FileSystemCache"
+    CACHE_DIR: str | None = None  # None: instance/cache
+    CACHE_THRESHOLD = 0  # no pruning: one entry per cached URL, bounded by the catalogue
+    CACHE_DEFAULT_TIMEOUT = 0
+    CACHE_KEY_PREFIX = "practice:"
+    # Seconds a worker may hold the lock that lets it regenerate a stale entry.
+    CACHE_REGENERATE_LOCK_SECONDS = 30
+
+    # Session cookie: HttpOnly and SameSite=Lax; Secure when served over HTTPS
+    # (set FLASK_SESSION_COOKIE_SECURE=true behind TLS).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    WTF_CSRF_TIME_LIMIT = 3600 * 8
+
+    # flask-smorest: the OpenAPI document and Swagger UI, served locally.
+    API_TITLE = "Practice Problems API"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+
+    # Behind a reverse proxy that sets X-Forwarded-*, set to the number of proxies.
+    PROXY_FIX_HOPS = 0
+
+
+def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` from the four layers, then derive what is left unset."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env()
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'practice.sqlite3'}"
+    if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
+        app.config["CACHE_DIR"] = str(instance / "cache")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance / SECRET_KEY_FILE)
+
+
+def _instance_secret_key(path: Path) -> str:
+    """Read the generated secret key, creating it (mode 0600) the first time.
+
+    Several gunicorn workers may start at once: the key is written to a private
+    temporary file and hard-linked into place, which fails if another worker got
+    there first; that worker's key is then read, so every worker shares one key.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -1,0 +1,87 @@
+"""Flask extensions, created unbound; ``create_app`` binds them to an app."""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from flask import Flask
+from flask_caching import Cache
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_smorest import Api as _SmorestApi
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base whose constraint names are stable, so migrations are too."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Api(_SmorestApi):
+    """flask-smorest's Api without its app-wide error handler.
+
+    flask-smorest registers a JSON handler for every ``HTTPException`` of the
+    app, which would turn the HTML pages' errors into JSON; ``errors.py`` owns
+    error rendering for the whole app instead.
+    """
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate(render_as_batch=True)
+cache = Cache()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+api = Api()
+
+# Set for the duration of a request that may write (POST, PUT, PATCH, DELETE)
+# and by the CLI, so SQLite transactions take the write lock when they begin.
+write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+def init_sqlite(app: Flask) -> None:
+    """Put SQLite in WAL mode with a busy timeout, and begin writers' transactions IMMEDIATE.
+
+    WAL lets readers run beside the one writer; the busy timeout makes a writer
+    wait for the lock instead of failing with "database is locked". A
+    transaction that reads and then writes would still fail at once if another
+    worker committed in between (SQLITE_BUSY_SNAPSHOT), so transactions of
+    requests that may write begin with ``BEGIN IMMEDIATE``, taking the write lock
+    (with the busy timeout) before they read.
+    """
+    timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # let the "begin" hook below issue BEGIN
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name != "sqlite":
+            return
+        event.listen(engine, "connect", on_connect)
+        event.listen(engine, "begin", on_begin)
