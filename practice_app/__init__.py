@@ -20,13 +20,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
 
     from . import caching, cli, errors, models
     from .api import bp as api_bp
-    from .extensions import api, cache, csrf, db, init_sqlite, login_manager, migrate, write_intent
+    from .extensions import api, csrf, db, init_sqlite, login_manager, migrate, write_intent
     from .meta import bp as meta_bp
 
     db.init_app(app)
     init_sqlite(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
-    cache.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "web.login"

@@ -39,13 +39,14 @@ import io
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from cachelib import FileSystemCache
+from cachelib import FileSystemCache, NullCache
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 from werkzeug.datastructures import ETags, Headers, ImmutableMultiDict
@@ -250,6 +251,8 @@ class ResponseStore:
         self.lock_seconds = lock_seconds
         self.lock_dir = lock_dir
         self._last_warning = 0.0
+        # NullCache stands in when the configured backend could not be created.
+        self.enabled = not isinstance(backend, NullCache)
 
     def _warn(self, action: str, exc: BaseException) -> None:
         now = time.monotonic()
@@ -258,6 +261,8 @@ class ResponseStore:
             log.warning("cache %s failed, serving dynamically: %r", action, exc)
 
     def get(self, key: str) -> Entry | None:
+        if not self.enabled:
+            return None
         try:
             value = self.backend.get("view:" + key)
         except Exception as exc:
@@ -267,13 +272,15 @@ class ResponseStore:
 
     def put(self, key: str, entry: Entry, render_started: float) -> bool:
         """Store ``entry`` unless ``key`` was invalidated after its render started."""
+        if not self.enabled:
+            return False
         try:
             if not self.backend.set("view:" + key, entry, timeout=0):
                 raise OSError("the backend refused the entry")
             # Checked after writing: an invalidation that raced with this render
             # either is seen here, or deleted the entry after it was written.
             stamp = self.backend.get("invalidated:" + key)
-            if stamp is not None and stamp >= render_started:
+            if stamp is not None and stamp > render_started:
                 self.backend.delete("view:" + key)
                 return False
             return True
@@ -584,14 +591,24 @@ def _store(app: Flask) -> ResponseStore:
 
 
 def init_app(app: Flask) -> None:
-    """Create the shared store and put the hit path in front of the app."""
+    """Bind Flask-Caching, create the shared store and put the hit path in front of the app.
+
+    A backend that cannot even be created (say, the cache directory is a file)
+    is replaced by Flask-Caching's NullCache: every view is then served
+    dynamically, and a warning says why.
+    """
+    try:
+        cache.init_app(app)
+    except OSError as exc:
+        log.warning("cache backend unavailable, serving dynamically: %r", exc)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "caching is effectively disabled"
+            cache.init_app(app, config={**app.config, "CACHE_TYPE": "NullCache"})
     backend = app.extensions["cache"][cache]
     lock_dir = None
     if isinstance(backend, FileSystemCache):
         lock_dir = Path(app.config["CACHE_DIR"] + ".locks")
     clock = app.config.get("CACHE_CLOCK") or time.time
-    store = ResponseStore(
-        backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir
-    )
+    store = ResponseStore(backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir)
     app.extensions["practice_cache"] = store
     app.wsgi_app = CacheMiddleware(app.wsgi_app, store)  # type: ignore[method-assign]

@@ -31,9 +31,13 @@ def _read_password() -> str:
 
 
 @click.command("seed")
-def seed_command() -> None:
+@click.option("--if-empty", is_flag=True, help="Only when the catalogue has no problem.")
+def seed_command(if_empty: bool) -> None:
     """Load the sample problems that are not there yet."""
     write_intent.set(True)
+    if if_empty and services.problem_stats()["total"]:
+        click.echo("The catalogue has problems already; nothing loaded.")
+        return
     added = services.seed_problems()
     click.echo(f"Added {added} sample problems.")
 

@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app practice_app
+
+.PHONY: run test lint typecheck pytest system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e . --group test
+	touch $(STAMP)
+
+## run: install, migrate, seed an empty catalogue, serve with gunicorn on http://127.0.0.1:8000
+run: $(STAMP)
+	$(FLASK) db upgrade
+	$(FLASK) seed --if-empty
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+## system-deps: Debian's Chromium for the browser tests (installed when missing and we are root)
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Install Chromium (Debian: apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest
+
+## test: ruff, mypy and the whole pytest suite (unit, end-to-end against gunicorn, browser)
+test: lint typecheck pytest
+
+## bench: wrk against gunicorn, cache hit vs raw WSGI (see bench/README section in README.md)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

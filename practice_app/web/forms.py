@@ -1,0 +1,107 @@
+"""The HTML forms. They check shape (a field is there, a choice is one of the
+choices); the rules of a problem or an account are checked by ``services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import TextAreaField as _TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..models import DIFFICULTIES
+from ..rules import NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, STATEMENT_MAX, TAGS_MAX
+
+
+class TextAreaField(_TextAreaField):
+    """A textarea whose value has the line endings a browser sends turned into ``\\n``."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if isinstance(self.data, str):
+            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_tags(raw: str | None) -> list[str]:
+    """Turn the comma-separated tags input into a list, blanks dropped."""
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+class ProblemForm(FlaskForm):
+    """Create or edit a problem; tags are one comma-separated text input."""
+
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Enter a name.")],
+        render_kw={"maxlength": NAME_MAX, "autocomplete": "off"},
+    )
+    difficulty = SelectField(
+        "Difficulty",
+        choices=[(level, level.capitalize()) for level in DIFFICULTIES],
+        default="medium",
+    )
+    tags = StringField(
+        "Tags",
+        description=f"Separated by commas, at most {TAGS_MAX}: a-z, 0-9 and '-'.",
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    statement = TextAreaField(
+        "Statement",
+        description="Markdown: **bold**, `code`, lists, tables, links.",
+        render_kw={"rows": 14, "maxlength": STATEMENT_MAX},
+    )
+
+    def fields(self) -> dict[str, Any]:
+        """The values as the problem rules take them (``services.load_problem_fields``)."""
+        return {
+            "name": self.name.data or "",
+            "difficulty": self.difficulty.data,
+            "tags": split_tags(self.tags.data),
+            "statement": self.statement.data or "",
+        }
+
+
+class LoginForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Enter your name.")],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me signed in on this device")
+    next = HiddenField()
+
+
+class RegisterForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[DataRequired("Choose a name.")],
+        description="2 to 40 characters: letters, digits, '.', '_' or '-'.",
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "maxlength": 40},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Choose a password.")],
+        description=f"At least {PASSWORD_MIN} characters.",
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+    confirm = PasswordField(
+        "Password again",
+        validators=[EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    next = HiddenField()
+
+
+class TokenForm(FlaskForm):
+    label = StringField(
+        "Label",
+        validators=[Optional(), Length(max=80, message="At most 80 characters.")],
+        description="What the token is for, e.g. “laptop script”.",
+        render_kw={"maxlength": 80, "autocomplete": "off"},
+    )
