@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     from .api import bp as api_bp
     from .extensions import api, csrf, db, init_sqlite, login_manager, migrate, write_intent
     from .meta import bp as meta_bp
+    from .web import bp as web_bp
 
     db.init_app(app)
     init_sqlite(app)
@@ -43,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     csrf.exempt(api_bp)
     api.register_blueprint(api_bp)
     app.register_blueprint(meta_bp)
+    app.register_blueprint(web_bp)
 
     errors.register_error_handlers(app)
     cli.register(app)

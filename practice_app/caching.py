@@ -46,7 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from cachelib import FileSystemCache, NullCache
+from cachelib import FileSystemCache
+from flask_caching.backends.nullcache import NullCache
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
 from werkzeug.datastructures import ETags, Headers, ImmutableMultiDict

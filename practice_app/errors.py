@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ MESSAGES = {
     500: "Something went wrong on our side.",
 }
 
+CSRF_EXPIRED = (
+    "This form has expired or was not sent by this site, so nothing was saved. "
+    "Go back, reload the page and try again."
+)
+
 
 def wants_json() -> bool:
     """Tell whether the error is for a program (under /api/) rather than a person."""
@@ -122,6 +128,8 @@ def handle_http_exception(error: HTTPException) -> Response:
         if original is not None:
             log.error("Unhandled error on %s %s", request.method, request.path, exc_info=original)
         return render_error(500, MESSAGES[500])
+    if isinstance(error, CSRFError) and not wants_json():
+        return render_error(400, CSRF_EXPIRED)
     headers = {}
     for name, value in error.get_headers():
         if name.lower() in ("allow", "www-authenticate", "retry-after"):

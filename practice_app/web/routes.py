@@ -1,0 +1,424 @@
+"""The HTML pages and form actions: Next.js's server actions, done with Flask-WTF.
+
+Every action is a POST with a CSRF token (``CSRFProtect`` checks it before any
+view runs). Forms check shape, ``services`` checks the rules; success flashes
+and answers 303 to the page that shows the result; invalid input answers 422
+with the form again. Pages read the signed-in user, so ``caching`` sees them
+read the request and never stores them (they carry CSRF tokens and flashes).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from .. import services
+from ..errors import FieldErrors
+from ..markdown import render_markdown
+from ..models import DIFFICULTIES, Problem, User
+from .forms import LoginForm, ProblemForm, RegisterForm, TokenForm
+
+bp = Blueprint("web", __name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+QUERY_MAX = 200
+# The new API token, kept in the session between the POST and the one GET that shows it.
+NEW_TOKEN_KEY = "web.new_token"
+MAX_ID = 2**63 - 1
+
+bp.add_app_template_filter(render_markdown, "markdown")
+
+
+@bp.app_template_filter("datetime")
+def format_datetime(value: datetime | None) -> str:
+    """Show a UTC timestamp to people: ``24 Nov 2026, 09:00 UTC``."""
+    return f"{value.day} {value:%b %Y, %H:%M} UTC" if value is not None else "—"
+
+
+@bp.app_template_filter("isodatetime")
+def format_isodatetime(value: datetime | None) -> str:
+    """The machine-readable form of a timestamp, for ``<time datetime>``."""
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else ""
+
+
+# -- helpers ------------------------------------------------------------------------
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` when it is a path on this site, else None (no open redirects).
+
+    Refused: absolute URLs (``https://evil``), scheme-relative ones (``//evil``),
+    backslashes (browsers read ``/\\evil`` as ``//evil``) and control characters.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if target.startswith("//") or "\\" in target:
+        return None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _next_or_home(target: str | None) -> str:
+    return safe_next(target) or url_for("web.problem_list")
+
+
+def _return_path() -> str | None:
+    """Where to come back after signing in: this page, or for a POST the page it came from."""
+    if request.method in ("GET", "HEAD"):
+        return safe_next(request.full_path.rstrip("?"))
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
+
+
+def signin_required(view: F) -> F:
+    """Send a visitor who is not signed in to the sign-in page, to come back after."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            flash("Sign in to continue.", "info")
+            return redirect(url_for("web.login", next=_return_path()), 303)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+def _user() -> User:
+    """The signed-in user (only under ``signin_required``)."""
+    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def _user_or_none() -> User | None:
+    return _user() if current_user.is_authenticated else None
+
+
+def _attach_errors(
+    form: FlaskForm, details: Mapping[str, list[str]], *, keep_first: bool = False
+) -> None:
+    """Put each rule's message beside its field (or at the top when no field has its name).
+
+    ``keep_first`` leaves a field that the form already found wrong with its
+    own message, rather than adding the rule's wording of the same mistake.
+    """
+    for name, messages in details.items():
+        field = form._fields.get(name)
+        if field is not None and keep_first and field.errors:
+            continue
+        target: list[str] = field.errors if field is not None else form.form_errors
+        for message in messages:
+            if message not in target:
+                target.append(message)
+
+
+def _problem_fields(form: ProblemForm) -> dict[str, Any] | None:
+    """Check a posted problem form: its shape, then the rules. None when anything is wrong."""
+    shape_ok = form.validate()
+    try:
+        fields = services.load_problem_fields(form.fields())
+    except FieldErrors as err:
+        _attach_errors(form, err.details, keep_first=True)
+        return None
+    return fields if shape_ok else None
+
+
+def _problem_data(problem: Problem) -> dict[str, Any]:
+    return {
+        "name": problem.name,
+        "difficulty": problem.difficulty,
+        "tags": ", ".join(row.tag for row in problem.tag_rows),
+        "statement": problem.statement,
+    }
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name, "")
+    if not raw.isascii() or not raw.isdigit():
+        return default
+    return max(low, min(high, int(raw)))
+
+
+# -- problems -------------------------------------------------------------------------
+
+
+@bp.get("/")
+def problem_list() -> str:
+    """The catalogue, searched by name and filtered by difficulty and tag."""
+    q = request.args.get("q", "").strip()[:QUERY_MAX]
+    difficulty = request.args.get("difficulty", "")
+    difficulty = difficulty if difficulty in DIFFICULTIES else ""
+    tag = request.args.get("tag", "").strip().lower()[:30]
+    limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    offset = _int_arg("offset", 0, 0, 2**31)
+    problems, total = services.search_problems(
+        q, difficulty=difficulty or None, tag=tag or None, limit=limit, offset=offset
+    )
+    filters = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
+    if limit != PAGE_SIZE:
+        filters["limit"] = str(limit)
+    previous_url = next_url = None
+    if offset > 0:
+        previous_url = url_for("web.problem_list", **filters, offset=max(0, offset - limit) or None)
+    if offset + len(problems) < total:
+        next_url = url_for("web.problem_list", **filters, offset=offset + limit)
+    return render_template(
+        "web/problem/list.html",
+        problems=problems,
+        total=total,
+        q=q,
+        difficulty=difficulty,
+        tag=tag,
+        difficulties=DIFFICULTIES,
+        first=offset + 1,
+        last=offset + len(problems),
+        previous_url=previous_url,
+        next_url=next_url,
+        filtered=bool(q or difficulty or tag),
+    )
+
+
+@bp.get("/problems/<problem_id>")
+def problem_detail(problem_id: str) -> str:
+    """One problem, its statement rendered from Markdown."""
+    problem = services.get_problem(problem_id)
+    return render_template(
+        "web/problem/detail.html",
+        problem=problem,
+        can_edit=services.can_edit(_user_or_none(), problem),
+    )
+
+
+@bp.route("/problems/new", methods=["GET", "POST"])
+@signin_required
+def problem_new() -> Any:
+    """Show the new-problem form; on POST, create the problem."""
+    form = ProblemForm()
+    if not form.is_submitted():
+        return render_template("web/problem/form.html", form=form, problem=None)
+    fields = _problem_fields(form)
+    if fields is not None:
+        try:
+            problem = services.create_problem(_user(), fields)
+        except FieldErrors as err:
+            _attach_errors(form, err.details)
+        else:
+            flash(f"Created “{problem.name}”.", "success")
+            return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)
+    return render_template("web/problem/form.html", form=form, problem=None), 422
+
+
+@bp.route("/problems/<problem_id>/edit", methods=["GET", "POST"])
+@signin_required
+def problem_edit(problem_id: str) -> Any:
+    """Show a problem's edit form; on POST, save it. Its author or an admin only."""
+    problem = services.get_problem(problem_id)
+    services.require_editor(_user(), problem)
+    if request.method == "GET":
+        form = ProblemForm(data=_problem_data(problem))
+        return render_template("web/problem/form.html", form=form, problem=problem)
+    form = ProblemForm()
+    fields = _problem_fields(form)
+    if fields is not None:
+        try:
+            services.update_problem(_user(), problem, fields)
+        except FieldErrors as err:
+            _attach_errors(form, err.details)
+        else:
+            flash(f"Saved “{problem.name}”.", "success")
+            return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)
+    return render_template("web/problem/form.html", form=form, problem=problem), 422
+
+
+@bp.post("/problems/<problem_id>/delete")
+@signin_required
+def problem_delete(problem_id: str) -> Response:
+    """Delete a problem. Its author or an admin only."""
+    problem = services.get_problem(problem_id)
+    name = problem.name
+    services.delete_problem(_user(), problem)
+    flash(f"Deleted “{name}”.", "success")
+    return redirect(url_for("web.problem_list"), 303)
+
+
+# -- accounts ---------------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Any:
+    """Show the sign-up form; on POST, create the account and sign in."""
+    form = RegisterForm()
+    if not form.is_submitted():
+        form.next.data = safe_next(request.args.get("next")) or ""
+        return render_template("web/auth/register.html", form=form)
+    if form.validate():
+        try:
+            user = services.create_user(form.name.data or "", form.password.data or "")
+        except FieldErrors as err:
+            _attach_errors(form, err.details)
+        else:
+            login_user(user)
+            flash(f"Welcome, {user.name}. Your account is ready and you are signed in.", "success")
+            return redirect(_next_or_home(form.next.data), 303)
+    return render_template("web/auth/register.html", form=form), 422
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Show the sign-in form; on POST, sign in and go where ``next`` says (on this site)."""
+    form = LoginForm()
+    if not form.is_submitted():
+        form.next.data = safe_next(request.args.get("next")) or ""
+        return render_template("web/auth/login.html", form=form)
+    if form.validate():
+        user = services.authenticate(form.name.data or "", form.password.data or "")
+        if user is None:
+            form.form_errors.append("That name and password do not match an account.")
+        else:
+            login_user(user, remember=bool(form.remember.data))
+            flash(f"Signed in as {user.name}.", "success")
+            return redirect(_next_or_home(form.next.data), 303)
+    return render_template("web/auth/login.html", form=form), 422
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Sign out (POST only, with a CSRF token: a link cannot sign anyone out)."""
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("web.problem_list"), 303)
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@signin_required
+def account_tokens() -> Any:
+    """List the user's API tokens; on POST, create one and show it once."""
+    user = _user()
+    form = TokenForm()
+    if form.is_submitted():
+        if form.validate():
+            row, token = services.create_token(user, form.label.data or "")
+            session[NEW_TOKEN_KEY] = {"id": row.id, "token": token}
+            flash("Token created. Copy it now: it will not be shown again.", "success")
+            return redirect(url_for("web.account_tokens"), 303)
+        new_token = None
+    else:
+        new_token = session.pop(NEW_TOKEN_KEY, None)
+    return render_template(
+        "web/account/tokens.html",
+        form=form,
+        tokens=list(reversed(user.tokens)),
+        new_token=new_token,
+    ), (422 if form.errors else 200)
+
+
+@bp.post(f"/account/tokens/<int(max={MAX_ID}):token_id>/revoke")
+@signin_required
+def token_revoke(token_id: int) -> Response:
+    """Revoke one of the user's API tokens."""
+    row = services.revoke_token(_user(), token_id)
+    flash(f"Revoked the token {row.prefix}…{' (' + row.label + ')' if row.label else ''}.", "success")
+    return redirect(url_for("web.account_tokens"), 303)
+
+
+# -- the comparison page --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveRoute:
+    """A route of the JSON API that the comparison page calls, and how it is declared."""
+
+    endpoint: str
+    title: str
+    declaration: str
+    summary: str
+
+
+LIVE_ROUTES = (
+    LiveRoute(
+        "api.clock_static",
+        "Static",
+        "cache_view('force-static')",
+        "Rendered once, then served from the shared cache until it is cleared.",
+    ),
+    LiveRoute(
+        "api.clock_dynamic",
+        "Dynamic",
+        "cache_view('force-dynamic')",
+        "Rendered on every request and never stored.",
+    ),
+    LiveRoute(
+        "api.clock_revalidate",
+        "Revalidate",
+        "cache_view(revalidate=300)",
+        "Stored for 300 s, then served stale once while one worker renders it again.",
+    ),
+    LiveRoute(
+        "api.problem_list",
+        "Problem list",
+        "cache_view('auto', tags=('problems',))",
+        "Static because it reads nothing from the request; every change to a problem drops it.",
+    ),
+)
+
+
+def _call_live(route: LiveRoute) -> dict[str, Any]:
+    """GET one API route through the whole app (cache middleware included), as a client would."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    path = url_for(route.endpoint)
+    client = app.test_client()
+    started = time.perf_counter()
+    # A fresh app context: the inner request gets its own database session and `g`.
+    with app.app_context():
+        response = client.get(path, headers={"Accept": "application/json"})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    body = response.get_json(silent=True)
+    if isinstance(body, list):
+        value = f"{len(body)} problem{'' if len(body) == 1 else 's'}"
+    elif isinstance(body, dict) and "now" in body:
+        value = str(body["now"])
+    else:
+        value = f"HTTP {response.status_code}"
+    return {
+        "route": route,
+        "url": path,
+        "status": response.status_code,
+        "value": value,
+        "x_cache": response.headers.get("X-Cache"),
+        "cache_control": response.headers.get("Cache-Control"),
+        "age": response.headers.get("Age"),
+        "ms": f"{elapsed_ms:.1f}",
+    }
+
+
+@bp.get("/compare")
+def compare() -> str:
+    """Route handlers against server actions, in this app; with a live panel."""
+    live = [_call_live(route) for route in LIVE_ROUTES]
+    return render_template("web/compare.html", live=live)
