@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from cachelib import FileSystemCache
-from flask_caching.backends.nullcache import NullCache
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
+from flask_caching.backends.nullcache import NullCache
 from werkzeug.datastructures import ETags, Headers, ImmutableMultiDict
 from werkzeug.routing import BuildError
 
@@ -610,6 +610,8 @@ def init_app(app: Flask) -> None:
     if isinstance(backend, FileSystemCache):
         lock_dir = Path(app.config["CACHE_DIR"] + ".locks")
     clock = app.config.get("CACHE_CLOCK") or time.time
-    store = ResponseStore(backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir)
+    store = ResponseStore(
+        backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir
+    )
     app.extensions["practice_cache"] = store
     app.wsgi_app = CacheMiddleware(app.wsgi_app, store)  # type: ignore[method-assign]

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from . import caching, services
 from .errors import FieldErrors
@@ -31,6 +31,7 @@ def _read_password() -> str:
 
 
 @click.command("seed")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only when the catalogue has no problem.")
 def seed_command(if_empty: bool) -> None:
     """Load the sample problems that are not there yet."""

@@ -203,14 +203,14 @@ def start_server(
             stderr=subprocess.STDOUT,
         )
     server = LiveServer(f"http://127.0.0.1:{port}", instance, env, process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{server.log()}")
         try:
-            if requests.get(server.url("/healthz"), timeout=1).status_code == 200:
+            if requests.get(server.url("/healthz"), timeout=5).status_code == 200:
                 return server
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.2)
     stop_server(server)

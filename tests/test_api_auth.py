@@ -36,7 +36,9 @@ def test_writes_without_a_valid_token_are_401_and_change_nothing(
     client: FlaskClient, pid: int, method: str, path: str, authorization: str | None
 ) -> None:
     headers = {"Authorization": authorization} if authorization else {}
-    response = getattr(client, method)(path.format(pid=pid), json={"name": "Hacked"}, headers=headers)
+    response = getattr(client, method)(
+        path.format(pid=pid), json={"name": "Hacked"}, headers=headers
+    )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert isinstance(response.get_json()["error"], str)
@@ -44,11 +46,15 @@ def test_writes_without_a_valid_token_are_401_and_change_nothing(
     assert len(client.get("/api/problems").get_json()) == 1
 
 
-def test_the_scheme_is_case_insensitive(client: FlaskClient, pid: int, make_token: Callable[[str], str]) -> None:
+def test_the_scheme_is_case_insensitive(
+    client: FlaskClient, pid: int, make_token: Callable[[str], str]
+) -> None:
     token = make_token("alice")
     for scheme in ("bearer", "BEARER", "BeArEr"):
         response = client.patch(
-            f"/api/problems/{pid}", json={"statement": scheme}, headers={"Authorization": f"{scheme} {token}"}
+            f"/api/problems/{pid}",
+            json={"statement": scheme},
+            headers={"Authorization": f"{scheme} {token}"},
         )
         assert response.status_code == 200
 
@@ -81,7 +87,12 @@ def test_an_admin_may_change_anyones_problem(
 ) -> None:
     make_user("root", admin=True)
     token = make_token("root")
-    assert client.patch(f"/api/problems/{pid}", json={"name": "Admin's"}, headers=bearer(token)).status_code == 200
+    assert (
+        client.patch(
+            f"/api/problems/{pid}", json={"name": "Admin's"}, headers=bearer(token)
+        ).status_code
+        == 200
+    )
     assert client.get(f"/api/problems/{pid}").get_json()["author"] == "alice"
     assert client.delete(f"/api/problems/{pid}", headers=bearer(token)).status_code == 204
 
@@ -119,5 +130,7 @@ def test_the_api_needs_no_csrf_token(
     with app.app_context():
         user = services.create_user("carol", "long-enough-pw")
         token = services.create_token(user)[1]
-    response = app.test_client().post("/api/problems", json={"name": "No CSRF"}, headers=bearer(token))
+    response = app.test_client().post(
+        "/api/problems", json={"name": "No CSRF"}, headers=bearer(token)
+    )
     assert response.status_code == 201

@@ -37,7 +37,11 @@ def test_list_is_an_array_by_id(
 
 
 def test_create_answers_201_with_location_and_the_resource(client: FlaskClient, token: str) -> None:
-    body = {"name": "  Two Sum  ", "tags": ["Arrays", "hashing", "arrays"], "statement": "Find *two*."}
+    body = {
+        "name": "  Two Sum  ",
+        "tags": ["Arrays", "hashing", "arrays"],
+        "statement": "Find *two*.",
+    }
     response = client.post("/api/problems", json=body, headers=bearer(token))
     assert response.status_code == 201
     problem = response.get_json()
@@ -48,7 +52,14 @@ def test_create_answers_201_with_location_and_the_resource(client: FlaskClient, 
     assert problem["author"] == "alice"
     assert problem["created_at"].endswith("Z") and problem["updated_at"].endswith("Z")
     assert list(problem) == [
-        "id", "name", "difficulty", "tags", "statement", "author", "created_at", "updated_at",
+        "id",
+        "name",
+        "difficulty",
+        "tags",
+        "statement",
+        "author",
+        "created_at",
+        "updated_at",
     ]
     assert client.get(response.headers["Location"]).get_json() == problem
 
@@ -58,9 +69,17 @@ def test_defaults_when_fields_are_left_out(client: FlaskClient, token: str) -> N
     assert (problem["difficulty"], problem["tags"], problem["statement"]) == ("medium", [], "")
 
 
-@pytest.mark.parametrize("path", ["/api/problems/999", "/api/problems/abc", "/api/problems/-1",
-                                  "/api/problems/99999999999999999999999", "/api/problems/١٢",
-                                  "/api/problems/1.5"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/problems/999",
+        "/api/problems/abc",
+        "/api/problems/-1",
+        "/api/problems/99999999999999999999999",
+        "/api/problems/١٢",
+        "/api/problems/1.5",
+    ],
+)
 def test_unknown_or_non_numeric_id_is_404_json(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
@@ -68,7 +87,10 @@ def test_unknown_or_non_numeric_id_is_404_json(client: FlaskClient, path: str) -
 
 
 def test_duplicate_name_in_any_case_is_409(client: FlaskClient, token: str, app: Flask) -> None:
-    assert client.post("/api/problems", json={"name": "Two Sum"}, headers=bearer(token)).status_code == 201
+    assert (
+        client.post("/api/problems", json={"name": "Two Sum"}, headers=bearer(token)).status_code
+        == 201
+    )
     response = client.post("/api/problems", json={"name": "two sum"}, headers=bearer(token))
     assert response.status_code == 409
     assert response.get_json()["error"]
@@ -76,10 +98,21 @@ def test_duplicate_name_in_any_case_is_409(client: FlaskClient, token: str, app:
 
 
 def test_unicode_names_compare_without_case(client: FlaskClient, token: str) -> None:
-    assert client.post("/api/problems", json={"name": "Équipe"}, headers=bearer(token)).status_code == 201
-    assert client.post("/api/problems", json={"name": "équipe"}, headers=bearer(token)).status_code == 409
+    assert (
+        client.post("/api/problems", json={"name": "Équipe"}, headers=bearer(token)).status_code
+        == 201
+    )
+    assert (
+        client.post("/api/problems", json={"name": "équipe"}, headers=bearer(token)).status_code
+        == 409
+    )
     # NFD spelling of the same name is the same name
-    assert client.post("/api/problems", json={"name": "E\u0301quipe"}, headers=bearer(token)).status_code == 409
+    assert (
+        client.post(
+            "/api/problems", json={"name": "E\u0301quipe"}, headers=bearer(token)
+        ).status_code
+        == 409
+    )
 
 
 @pytest.mark.parametrize(
@@ -199,10 +232,15 @@ def test_put_replaces_the_whole_problem(
     assert response.status_code == 200
     problem = response.get_json()
     assert (problem["name"], problem["difficulty"], problem["tags"], problem["statement"]) == (
-        "New", "medium", [], "",
+        "New",
+        "medium",
+        [],
+        "",
     )
     assert problem["updated_at"] >= problem["created_at"]
-    missing_name = client.put(f"/api/problems/{pid}", json={"difficulty": "easy"}, headers=bearer(token))
+    missing_name = client.put(
+        f"/api/problems/{pid}", json={"difficulty": "easy"}, headers=bearer(token)
+    )
     assert missing_name.status_code == 422
     assert "name" in missing_name.get_json()["details"]
 
@@ -211,11 +249,16 @@ def test_patch_changes_only_the_given_fields(
     client: FlaskClient, token: str, make_problem: Callable[..., int]
 ) -> None:
     pid = make_problem(name="Keep", difficulty="hard", tags=["a"], statement="s")
-    response = client.patch(f"/api/problems/{pid}", json={"tags": ["b", "B"]}, headers=bearer(token))
+    response = client.patch(
+        f"/api/problems/{pid}", json={"tags": ["b", "B"]}, headers=bearer(token)
+    )
     assert response.status_code == 200
     problem = response.get_json()
     assert (problem["name"], problem["difficulty"], problem["tags"], problem["statement"]) == (
-        "Keep", "hard", ["b"], "s",
+        "Keep",
+        "hard",
+        ["b"],
+        "s",
     )
     assert client.patch(f"/api/problems/{pid}", json={}, headers=bearer(token)).status_code == 200
     bad = client.patch(f"/api/problems/{pid}", json={"name": None}, headers=bearer(token))
@@ -229,7 +272,9 @@ def test_rename_onto_a_taken_name_is_409_and_changes_nothing(
     pid = make_problem(name="Mine", statement="before")
     for method in (client.patch, client.put):
         response = method(
-            f"/api/problems/{pid}", json={"name": "TAKEN", "statement": "after"}, headers=bearer(token)
+            f"/api/problems/{pid}",
+            json={"name": "TAKEN", "statement": "after"},
+            headers=bearer(token),
         )
         assert response.status_code == 409
     assert client.get(f"/api/problems/{pid}").get_json()["statement"] == "before"
@@ -247,15 +292,19 @@ def test_delete_answers_204_without_body(
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
-def test_writes_to_unknown_or_non_numeric_ids_are_404(client: FlaskClient, token: str, method: str) -> None:
+def test_writes_to_unknown_or_non_numeric_ids_are_404(
+    client: FlaskClient, token: str, method: str
+) -> None:
     for pid in ("999", "abc"):
-        response = getattr(client, method)(f"/api/problems/{pid}", json={"name": "x"}, headers=bearer(token))
+        response = getattr(client, method)(
+            f"/api/problems/{pid}", json={"name": "x"}, headers=bearer(token)
+        )
         assert response.status_code == 404
         assert response.get_json() == {"error": "Problem not found"}
 
 
 def test_odd_unicode_round_trips(client: FlaskClient, token: str) -> None:
-    name = "Ｚｅｒｏ‐width\u200b 🧩 עִברית"
+    name = "Ｚｅｒｏ‐width\u200b 🧩 עִברית"  # noqa: RUF001 - odd unicode on purpose
     statement = "Emoji 🧩, RTL \u202e text, combining e\u0301"
     response = client.post(
         "/api/problems", json={"name": name, "statement": statement}, headers=bearer(token)
@@ -263,6 +312,6 @@ def test_odd_unicode_round_trips(client: FlaskClient, token: str) -> None:
     assert response.status_code == 201
     problem = response.get_json()
     assert problem["name"] == name
-    assert client.get(f"/api/problems/{problem['id']}").get_json()["statement"] == statement.replace(
-        "e\u0301", "\u00e9"
-    )
+    assert client.get(f"/api/problems/{problem['id']}").get_json()[
+        "statement"
+    ] == statement.replace("e\u0301", "\u00e9")

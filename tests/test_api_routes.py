@@ -33,7 +33,9 @@ def names(response: object) -> list[str]:
     return [p["name"] for p in response.get_json()]  # type: ignore[attr-defined]
 
 
-def test_search_is_case_insensitive_contains_by_id(client: FlaskClient, catalogue: dict[str, int]) -> None:
+def test_search_is_case_insensitive_contains_by_id(
+    client: FlaskClient, catalogue: dict[str, int]
+) -> None:
     response = client.get("/api/search?q=tReE")
     assert response.status_code == 200
     assert names(response) == ["Invert Binary Tree", "Binary TREE Paths", "Trie (Prefix Tree)"]
@@ -65,7 +67,9 @@ def test_search_filters(client: FlaskClient, catalogue: dict[str, int]) -> None:
     assert names(client.get("/api/search?q=tree&tag=nope")) == []
 
 
-def test_search_pages_with_total_and_next_link(client: FlaskClient, catalogue: dict[str, int]) -> None:
+def test_search_pages_with_total_and_next_link(
+    client: FlaskClient, catalogue: dict[str, int]
+) -> None:
     first = client.get("/api/search?q=tree&limit=2")
     assert names(first) == ["Invert Binary Tree", "Binary TREE Paths"]
     assert first.headers["X-Total-Count"] == "3"
@@ -80,8 +84,13 @@ def test_search_pages_with_total_and_next_link(client: FlaskClient, catalogue: d
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=201", "limit"), ("limit=x", "limit"), ("offset=-1", "offset"),
-     ("difficulty=extreme", "difficulty")],
+    [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=x", "limit"),
+        ("offset=-1", "offset"),
+        ("difficulty=extreme", "difficulty"),
+    ],
 )
 def test_search_bad_paging_is_422(client: FlaskClient, query: str, field: str) -> None:
     response = client.get(f"/api/search?q=a&{query}")
@@ -136,8 +145,11 @@ ROUTES = [
 
 @pytest.mark.parametrize(("path", "allowed"), ROUTES)
 def test_head_options_and_405_on_every_route(
-    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int],
-    path: str, allowed: set[str],
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    make_problem: Callable[..., int],
+    path: str,
+    allowed: set[str],
 ) -> None:
     make_user("alice")
     make_problem(name="One")
@@ -166,7 +178,10 @@ def test_unknown_api_path_is_404_json(client: FlaskClient) -> None:
 
 
 def test_a_crash_is_a_json_500_without_a_stack_trace(
-    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    app: Flask,
+    client: FlaskClient,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from practice_app import services
 

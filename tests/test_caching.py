@@ -67,8 +67,11 @@ def app(make_app: Callable[..., Flask], clock: Clock, calls: list[str]) -> Flask
     view("form", lambda: request.form.get("f"))
     view("values", lambda: request.values.get("v"))
     view("forced-dynamic", lambda: None, mode="force-dynamic")
-    view("forced-static", lambda: (request.args.get("x"), request.headers.get("X-Probe")),
-         mode="force-static")
+    view(
+        "forced-static",
+        lambda: (request.args.get("x"), request.headers.get("X-Probe")),
+        mode="force-static",
+    )
     view("strict", lambda: None, mode="error")
     view("strict-reader", lambda: request.args.get("x"), mode="error")
     view("revalidating", lambda: None, revalidate=60)
@@ -118,8 +121,21 @@ def test_auto_view_that_reads_nothing_is_stored(client: FlaskClient, calls: list
 
 @pytest.mark.parametrize(
     "name",
-    ["args", "query-string", "url", "headers", "user-agent", "authorization", "cookies", "session",
-     "remote-addr", "body", "json", "form", "values"],
+    [
+        "args",
+        "query-string",
+        "url",
+        "headers",
+        "user-agent",
+        "authorization",
+        "cookies",
+        "session",
+        "remote-addr",
+        "body",
+        "json",
+        "form",
+        "values",
+    ],
 )
 def test_auto_view_that_reads_the_request_is_never_stored(
     client: FlaskClient, calls: list[str], name: str
@@ -206,7 +222,9 @@ def test_revalidate_serves_fresh_then_stale_once_then_the_new_one(
     assert fresh.headers["Age"] == "0"
 
 
-def test_only_one_regeneration_at_a_time(app: Flask, client: FlaskClient, clock: Clock, calls: list[str]) -> None:
+def test_only_one_regeneration_at_a_time(
+    app: Flask, client: FlaskClient, clock: Clock, calls: list[str]
+) -> None:
     client.get("/t/revalidating")
     clock.now += 61
     store = app.extensions["practice_cache"]
@@ -222,7 +240,9 @@ def test_only_one_regeneration_at_a_time(app: Flask, client: FlaskClient, clock:
     assert x_cache(client.get("/t/revalidating")) == "HIT"
 
 
-def test_a_lock_left_by_a_dead_worker_expires(app: Flask, client: FlaskClient, clock: Clock, calls: list[str]) -> None:
+def test_a_lock_left_by_a_dead_worker_expires(
+    app: Flask, client: FlaskClient, clock: Clock, calls: list[str]
+) -> None:
     client.get("/t/revalidating")
     clock.now += 61
     store = app.extensions["practice_cache"]
@@ -291,7 +311,9 @@ def test_every_mutation_invalidates_list_detail_and_stats(
             assert x_cache(client.get(path)) == "HIT"
 
     warm()
-    client.patch(f"/api/problems/{pid}", json={"name": "Two", "difficulty": "hard"}, headers=bearer(token))
+    client.patch(
+        f"/api/problems/{pid}", json={"name": "Two", "difficulty": "hard"}, headers=bearer(token)
+    )
     assert client.get(f"/api/problems/{pid}").get_json()["name"] == "Two"
     assert client.get("/api/problems").get_json()[0]["name"] == "Two"
     assert client.get("/api/stats").get_json()["by_difficulty"]["hard"] == 1
@@ -313,7 +335,9 @@ def test_a_failed_write_leaves_the_cache_alone(
     token = make_token("alice")
     client.post("/api/problems", json={"name": "One"}, headers=bearer(token))
     client.get("/api/problems")
-    assert client.post("/api/problems", json={"name": "ONE"}, headers=bearer(token)).status_code == 409
+    assert (
+        client.post("/api/problems", json={"name": "ONE"}, headers=bearer(token)).status_code == 409
+    )
     assert x_cache(client.get("/api/problems")) == "HIT"
 
 
@@ -349,9 +373,7 @@ def test_redis_down_serves_dynamically_with_a_warning(
 ) -> None:
     from tests.conftest import free_port
 
-    app = make_app(
-        CACHE_TYPE="RedisCache", CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"
-    )
+    app = make_app(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
     with caplog.at_level(logging.WARNING, logger="practice_app.caching"):
         response = app.test_client().get("/api/problems")
     assert response.status_code == 200
