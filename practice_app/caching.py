@@ -49,6 +49,7 @@ from typing import Any, Literal, TypeVar
 from cachelib import FileSystemCache
 from flask import Flask, Request, Response, current_app, request
 from flask.globals import request_ctx
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_caching.backends.nullcache import NullCache
 from werkzeug.datastructures import ETags, Headers, ImmutableMultiDict
 from werkzeug.routing import BuildError
@@ -591,6 +592,21 @@ def _store(app: Flask) -> ResponseStore:
     return app.extensions["practice_cache"]
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """The cookie session, minus ``Vary: Cookie`` on responses that were stored.
+
+    Flask adds ``Vary: Cookie`` whenever anything touched the session during
+    the request (Flask-Login does, after every view). A stored response was
+    made by a view that did not read the session, so it does not vary by
+    cookie, and its MISS must carry the same headers as its HITs.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if "X-Cache" in response.headers and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Caching, create the shared store and put the hit path in front of the app.
 
@@ -614,4 +630,5 @@ def init_app(app: Flask) -> None:
         backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir
     )
     app.extensions["practice_cache"] = store
+    app.session_interface = SessionInterface()
     app.wsgi_app = CacheMiddleware(app.wsgi_app, store)  # type: ignore[method-assign]

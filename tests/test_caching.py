@@ -117,6 +117,7 @@ def test_auto_view_that_reads_nothing_is_stored(client: FlaskClient, calls: list
     assert first.headers["Cache-Control"] == STATIC_CC
     assert first.headers["ETag"] == second.headers["ETag"]
     assert first.headers["ETag"].startswith('"') and not first.headers["ETag"].startswith("W/")
+    assert "Vary" not in first.headers and "Vary" not in second.headers
 
 
 @pytest.mark.parametrize(
