@@ -1,0 +1,155 @@
+"""The same app on PostgreSQL, by configuration alone: migrations, API, races, search.
+
+Needs Debian's `postgresql` package (`.ci/run` installs it); a cluster is made
+in a temporary folder and started on a free port for this module.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import LiveServer, free_port, start_server, stop_server
+
+
+def _pg_bin() -> Path:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: apt-get install postgresql")
+    return Path(found[-1]).parent
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; CI runs as root.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    bin_dir = _pg_bin()
+    folder = Path(tempfile.mkdtemp(prefix="practice-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data = folder / "data"
+    port = free_port()
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        _as_postgres(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(folder / "log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pg_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(
+        tmp_path_factory.mktemp("pg"),
+        workers=3,
+        extra_env={"FLASK_SQLALCHEMY_DATABASE_URI": postgres_url},
+    )
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def token(pg_server: LiveServer) -> str:
+    assert pg_server.flask("users", "create", "pg", stdin="pg-password-1\n").returncode == 0
+    result = pg_server.flask("tokens", "create", "pg")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_seed_and_list_on_postgres(pg_server: LiveServer) -> None:
+    assert pg_server.flask("seed").returncode == 0
+    assert "Added 0" in pg_server.flask("seed").stdout
+    problems = requests.get(pg_server.url("/api/problems"), timeout=10).json()
+    assert len(problems) >= 30
+    assert [p["id"] for p in problems] == sorted(p["id"] for p in problems)
+
+
+def test_crud_and_search_on_postgres(pg_server: LiveServer, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    url = pg_server.url("/api/problems")
+    created = requests.post(
+        url, json={"name": "Émile 100% Done", "tags": ["pg"]}, headers=auth, timeout=10
+    )
+    assert created.status_code == 201
+    pid = created.json()["id"]
+    assert created.json()["created_at"].endswith("Z")
+    assert (
+        requests.post(url, json={"name": "émile 100% done"}, headers=auth, timeout=10).status_code
+        == 409
+    )
+    found = requests.get(
+        pg_server.url("/api/search"), params={"q": "éMILE", "tag": "PG"}, timeout=10
+    )
+    assert [p["id"] for p in found.json()] == [pid]
+    literal = requests.get(pg_server.url("/api/search"), params={"q": "0% d"}, timeout=10)
+    assert [p["id"] for p in literal.json()] == [pid]
+    assert requests.get(pg_server.url("/api/search"), params={"q": "_"}, timeout=10).json() == []
+    patched = requests.patch(f"{url}/{pid}", json={"difficulty": "hard"}, headers=auth, timeout=10)
+    assert patched.status_code == 200
+    assert requests.delete(f"{url}/{pid}", headers=auth, timeout=10).status_code == 204
+    assert requests.get(f"{url}/{pid}", timeout=10).status_code == 404
+
+
+def test_races_on_postgres(pg_server: LiveServer, token: str) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def create(name: str) -> int:
+        return requests.post(
+            pg_server.url("/api/problems"), json={"name": name}, headers=auth, timeout=30
+        ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        duplicates = sorted(pool.map(create, ["Same Name"] * 8))
+        distinct = list(pool.map(create, [f"Distinct {i}" for i in range(30)]))
+    assert duplicates == [201] + [409] * 7
+    assert distinct == [201] * 30
+    assert requests.get(pg_server.url("/healthz"), timeout=10).json() == {"status": "ok"}
