@@ -19,12 +19,17 @@ run: $(STAMP)
 	$(FLASK) seed --if-empty
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
-## system-deps: Debian's Chromium for the browser tests (installed when missing and we are root)
+## system-deps: Debian's chromium, redis-server and postgresql for the tests (apt, when missing and root)
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "Install Chromium (Debian: apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "The tests need Debian packages:$$missing (apt-get install$$missing)" >&2; exit 1; fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
