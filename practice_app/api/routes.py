@@ -39,7 +39,6 @@ bp = ApiBlueprint(
 )
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
 def _problem_location(problem: Problem) -> dict[str, str]:
