@@ -63,6 +63,8 @@ MODES: tuple[str, ...] = ("auto", "force-dynamic", "force-static", "error")
 STATIC_SECONDS = 31_536_000
 DYNAMIC_CACHE_CONTROL = "private, no-cache, no-store, max-age=0, must-revalidate"
 REGENERATE_FLAG = "practice.cache.regenerate"
+# Entries of the file-system backend each worker keeps unpickled (see ResponseStore._get_file).
+LOCAL_ENTRIES = 256
 # Headers that belong to one response, not to the stored representation.
 _UNSTORED_HEADERS = frozenset(
     {"set-cookie", "date", "server", "content-length", "x-cache", "age", "cache-control", "etag"}
@@ -253,6 +255,7 @@ class ResponseStore:
         self.lock_seconds = lock_seconds
         self.lock_dir = lock_dir
         self._last_warning = 0.0
+        self._local: dict[str, tuple[tuple[int, int, int], Entry]] = {}
         # NullCache stands in when the configured backend could not be created.
         self.enabled = not isinstance(backend, NullCache)
 
@@ -266,11 +269,41 @@ class ResponseStore:
         if not self.enabled:
             return None
         try:
+            if self.lock_dir is not None:
+                return self._get_file(key)
             value = self.backend.get("view:" + key)
         except Exception as exc:
             self._warn("read", exc)
             return None
         return value if isinstance(value, Entry) else None
+
+    def _get_file(self, key: str) -> Entry | None:
+        """Read an entry of the file-system backend, reusing this worker's copy while valid.
+
+        Unpickling a large body is most of a hit's cost, so each worker keeps
+        the entries it read, with the file's identity (inode, size, mtime).
+        A write replaces the file (new inode) and an invalidation deletes it,
+        so one ``stat`` tells whether the copy is still the stored entry. The
+        ``stat`` comes before the read: a file replaced in between is read
+        again next time, never served stale.
+        """
+        path = self.backend._get_filename("view:" + key)
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            self._local.pop(key, None)
+            return None
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        known = self._local.get(key)
+        if known is not None and known[0] == identity:
+            return known[1]
+        value = self.backend.get("view:" + key)
+        if not isinstance(value, Entry):
+            return None
+        self._local[key] = (identity, value)
+        while len(self._local) > LOCAL_ENTRIES:
+            self._local.pop(next(iter(self._local)))
+        return value
 
     def put(self, key: str, entry: Entry, render_started: float) -> bool:
         """Store ``entry`` unless ``key`` was invalidated after its render started."""

@@ -399,3 +399,21 @@ def test_cache_clear_command_drops_the_static_clock(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     again = client.get("/api/clock/static")
     assert x_cache(again) == "MISS"
+
+
+def test_a_worker_never_serves_its_own_copy_of_a_changed_entry(
+    make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    # Two apps on one database and one cache directory stand for two gunicorn workers.
+    first, second = make_app().test_client(), make_app().test_client()
+    make_user("alice")
+    token = make_token("alice")
+    assert x_cache(first.get("/api/problems")) == "MISS"
+    assert x_cache(first.get("/api/problems")) == "HIT"  # now kept unpickled by the first
+    second.post("/api/problems", json={"name": "Added elsewhere"}, headers=bearer(token))
+    assert x_cache(second.get("/api/problems")) == "MISS"  # the second stores a new entry
+    seen = first.get("/api/problems")
+    assert x_cache(seen) == "HIT"
+    assert [p["name"] for p in seen.get_json()] == ["Added elsewhere"]
+    second.post("/api/problems", json={"name": "And another"}, headers=bearer(token))
+    assert len(first.get("/api/problems").get_json()) == 2
