@@ -53,4 +53,4 @@ def render_markdown(text: str) -> Markup:
             level = int(token.tag[1])
             token.tag = f"h{min(level + 1, 6)}"
     html = _md.renderer.render(tokens, _md.options, {})
-    return Markup(_cleaner.clean(html))  # noqa: S704 - sanitised by nh3 just above
+    return Markup(_cleaner.clean(html))  # noqa: S704 - nh3 sanitised it just above

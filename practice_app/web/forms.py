@@ -8,6 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, SelectField, StringField
 from wtforms import TextAreaField as _TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from ..models import DIFFICULTIES
@@ -18,9 +19,12 @@ class TextAreaField(_TextAreaField):
     """A textarea whose value has the line endings a browser sends turned into ``\\n``."""
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        super().process_formdata(valuelist)
-        if isinstance(self.data, str):
-            self.data = self.data.replace("\r\n", "\n").replace("\r", "\n")
+        super().process_formdata(
+            [
+                value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+                for value in valuelist
+            ]
+        )
 
 
 def split_tags(raw: str | None) -> list[str]:
@@ -38,7 +42,7 @@ class ProblemForm(FlaskForm):
     )
     difficulty = SelectField(
         "Difficulty",
-        choices=[(level, level.capitalize()) for level in DIFFICULTIES],
+        choices=[SelectChoice(level, level.capitalize()) for level in DIFFICULTIES],
         default="medium",
     )
     tags = StringField(

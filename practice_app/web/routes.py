@@ -113,7 +113,7 @@ def signin_required(view: F) -> F:
 
 def _user() -> User:
     """The signed-in user (only under ``signin_required``)."""
-    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+    return cast(User, current_user._get_current_object())
 
 
 def _user_or_none() -> User | None:
@@ -180,7 +180,7 @@ def problem_list() -> str:
     problems, total = services.search_problems(
         q, difficulty=difficulty or None, tag=tag or None, limit=limit, offset=offset
     )
-    filters = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
+    filters: dict[str, Any] = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
     if limit != PAGE_SIZE:
         filters["limit"] = str(limit)
     previous_url = next_url = None
@@ -343,7 +343,9 @@ def account_tokens() -> Any:
 def token_revoke(token_id: int) -> Response:
     """Revoke one of the user's API tokens."""
     row = services.revoke_token(_user(), token_id)
-    flash(f"Revoked the token {row.prefix}…{' (' + row.label + ')' if row.label else ''}.", "success")
+    flash(
+        f"Revoked the token {row.prefix}…{' (' + row.label + ')' if row.label else ''}.", "success"
+    )
     return redirect(url_for("web.account_tokens"), 303)
 
 

@@ -1,0 +1,136 @@
+"""The comparison page, and the error pages in the site's layout (test client)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask.testing import FlaskClient
+
+from tests.conftest import bearer
+
+
+def live_values(html: str) -> dict[str, dict[str, str]]:
+    """The server-rendered live panel: {url: {field: text}}."""
+    cards = {}
+    for url, body in re.findall(r'data-live-url="([^"]+)"(.*?)</article>', html, re.S):
+        cells = re.findall(r'data-live="([\w-]+)">(.*?)</dd>', body, re.S)
+        cards[url] = {name: re.sub(r"<[^>]+>", "", text).strip() for name, text in cells}
+    return cards
+
+
+def test_compare_restates_the_comparison_for_this_app(client: FlaskClient) -> None:
+    response = client.get("/compare")
+    assert response.status_code == 200
+    html = response.text
+    for phrase in (
+        "Purpose",
+        "HTTP methods",
+        "Called from",
+        "Progressive enhancement",
+        "Authorization: Bearer TOKEN",
+        "session cookie",
+        "CSRF",
+        "Caching",
+        "303 See Other",
+        "When to use which",
+        "api/routes.py",
+        "web/routes.py",
+        "caching.cache_view",
+        "caching.CacheMiddleware",
+        "caching.invalidate_problem",
+        "flask_app.PracticeFlask",
+        "A cacheable GET beside a POST on one URL",
+        "in every worker",
+        "405 with <code>Allow</code>",
+        "JSON errors instead of an empty 500",
+    ):
+        assert phrase in html, phrase
+
+
+def test_compare_renders_real_values_and_cache_headers_without_javascript(
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    make_problem: Callable[..., int],
+) -> None:
+    make_user("alice")
+    make_problem(name="One")
+    make_problem(name="Two")
+    first = live_values(client.get("/compare").text)
+    assert set(first) == {
+        "/api/clock/static",
+        "/api/clock/dynamic",
+        "/api/clock/revalidate",
+        "/api/problems",
+    }
+    assert first["/api/clock/static"]["x-cache"] == "MISS"
+    assert first["/api/clock/static"]["cache-control"] == (
+        "public, s-maxage=31536000, stale-while-revalidate"
+    )
+    assert first["/api/clock/revalidate"]["cache-control"] == (
+        "public, s-maxage=300, stale-while-revalidate"
+    )
+    assert first["/api/clock/dynamic"]["x-cache"] == "none"
+    assert first["/api/clock/dynamic"]["cache-control"].startswith("private, no-cache, no-store")
+    assert first["/api/problems"]["value"] == "2 problems"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", first["/api/clock/static"]["value"])
+    assert re.fullmatch(r"[\d.]+ ms", first["/api/clock/dynamic"]["ms"])
+
+    second = live_values(client.get("/compare").text)
+    assert second["/api/clock/static"]["x-cache"] == "HIT"
+    assert second["/api/clock/static"]["value"] == first["/api/clock/static"]["value"]
+    assert second["/api/problems"]["x-cache"] == "HIT"
+    assert second["/api/clock/dynamic"]["value"] != first["/api/clock/dynamic"]["value"]
+
+
+def test_compare_sees_a_change_made_through_the_api(
+    client: FlaskClient, make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    make_user("alice")
+    client.get("/compare")
+    assert live_values(client.get("/compare").text)["/api/problems"]["x-cache"] == "HIT"
+    client.post("/api/problems", json={"name": "New"}, headers=bearer(make_token("alice")))
+    problems = live_values(client.get("/compare").text)["/api/problems"]
+    assert problems["x-cache"] == "MISS"
+    assert problems["value"] == "1 problem"
+
+
+def test_the_live_panel_has_a_call_again_control_and_no_inline_script(client: FlaskClient) -> None:
+    html = client.get("/compare").text
+    assert re.search(
+        r'<form[^>]*method="get" action="/compare#live">\s*'
+        r'<button class="button" type="submit" data-call-again>Call again</button>',
+        html,
+    )
+    assert "<script>" not in html and "onclick" not in html
+
+
+def test_error_pages_use_the_site_layout(client: FlaskClient) -> None:
+    for path, method, status in (
+        ("/no-such-page", "GET", 404),
+        ("/logout", "GET", 405),
+        ("/problems/new", "PUT", 405),
+    ):
+        response = client.open(path, method=method)
+        assert response.status_code == status
+        assert response.mimetype == "text/html"
+        assert 'class="site-header"' in response.text
+        assert f"Error {status}" in response.text
+
+
+def test_a_body_over_the_limit_is_a_413_page(client: FlaskClient) -> None:
+    response = client.post("/login", data={"name": "x" * (1024 * 1024 + 10)})
+    assert response.status_code == 413
+    assert response.mimetype == "text/html"
+    assert "Error 413" in response.text
+
+
+def test_api_errors_stay_json(client: FlaskClient) -> None:
+    response = client.post("/api/problems", json={"name": "x"})
+    assert response.status_code == 401
+    assert response.get_json() == {
+        "error": "An API token is required: send Authorization: Bearer TOKEN."
+    }
+    missing = client.get("/api/nope")
+    assert missing.status_code == 404
+    assert missing.is_json
