@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -105,14 +106,24 @@ def render_error(
             body["details"] = details
         response = jsonify(body)
     else:
-        response = Response(
-            render_template("errors/error.html", status=status, message=message, details=details),
-            mimetype="text/html",
-        )
+        response = Response(_error_page(status, message, details), mimetype="text/html")
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def _error_page(status: int, message: str, details: dict[str, list[str]] | None) -> str:
+    try:
+        return render_template("errors/error.html", status=status, message=message, details=details)
+    except Exception:
+        # The layout reads the signed-in user; with the database down that fails
+        # too, and the page must still say what happened.
+        log.exception("rendering the %s page failed", status)
+        return (
+            f"<!doctype html><html lang=en><meta charset=utf-8><title>{status}</title>"
+            f"<h1>{status}</h1><p>{escape(message)}</p></html>"
+        )
 
 
 def handle_domain_error(error: DomainError) -> Response:
