@@ -44,7 +44,7 @@ pytest: $(STAMP) system-deps
 ## test: ruff, mypy and the whole pytest suite (unit, end-to-end against gunicorn, browser)
 test: lint typecheck pytest
 
-## bench: wrk against gunicorn, cache hit vs raw WSGI (see bench/README section in README.md)
+## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see bench/README.md)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 

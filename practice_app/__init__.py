@@ -16,6 +16,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     """Build the app: configuration, extensions, blueprints, errors, CLI, cache."""
     app = PracticeFlask(__name__, instance_path=instance_path(), instance_relative_config=True)
     load_config(app, test_config)
+    # Flask gives the package's logger a stderr handler with level and time on
+    # first use; the modules log through child loggers ("practice_app.caching").
+    app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from . import caching, cli, errors, models

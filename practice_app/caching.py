@@ -63,8 +63,8 @@ MODES: tuple[str, ...] = ("auto", "force-dynamic", "force-static", "error")
 STATIC_SECONDS = 31_536_000
 DYNAMIC_CACHE_CONTROL = "private, no-cache, no-store, max-age=0, must-revalidate"
 REGENERATE_FLAG = "practice.cache.regenerate"
-# Entries of the file-system backend each worker keeps unpickled (see ResponseStore._get_file).
-LOCAL_ENTRIES = 256
+# Bytes of response bodies each worker keeps in memory (see ResponseStore.get).
+LOCAL_BODY_BYTES = 64 * 1024 * 1024
 # Headers that belong to one response, not to the stored representation.
 _UNSTORED_HEADERS = frozenset(
     {"set-cookie", "date", "server", "content-length", "x-cache", "age", "cache-control", "etag"}
@@ -248,14 +248,21 @@ class ResponseStore:
     """
 
     def __init__(
-        self, backend: Any, clock: Callable[[], float], lock_seconds: int, lock_dir: Path | None
+        self,
+        backend: Any,
+        clock: Callable[[], float],
+        lock_seconds: int,
+        cache_dir: Path | None,
     ) -> None:
         self.backend = backend
+        self.cache_dir = cache_dir
+        lock_dir = None if cache_dir is None else cache_dir.with_name(cache_dir.name + ".locks")
         self.clock = clock
         self.lock_seconds = lock_seconds
         self.lock_dir = lock_dir
         self._last_warning = 0.0
-        self._local: dict[str, tuple[tuple[int, int, int], Entry]] = {}
+        self._bodies: dict[str, bytes] = {}
+        self._kept_bytes = 0
         # NullCache stands in when the configured backend could not be created.
         self.enabled = not isinstance(backend, NullCache)
 
@@ -266,51 +273,57 @@ class ResponseStore:
             log.warning("cache %s failed, serving dynamically: %r", action, exc)
 
     def get(self, key: str) -> Entry | None:
+        """Return the stored response of ``key``, or None.
+
+        An entry is stored in two parts: a small head (status, headers, ETag,
+        time) under the key, and the body under its ETag, which is a hash of
+        it. Each worker keeps the bodies it has read, so a hit reads only the
+        small head from the shared backend, which is what makes it see an
+        invalidation by any other worker at once.
+        """
         if not self.enabled:
             return None
         try:
-            if self.lock_dir is not None:
-                return self._get_file(key)
-            value = self.backend.get("view:" + key)
+            if self.cache_dir is not None and not os.access(self.cache_dir, os.W_OK):
+                # Reads would still work, but invalidations would be lost.
+                raise OSError(f"{self.cache_dir} is not writable")
+            head = self.backend.get("view:" + key)
+            if not isinstance(head, dict):
+                return None
+            body = self._bodies.get(head["etag"])
+            if body is None:
+                body = self.backend.get("body:" + head["etag"])
+                if not isinstance(body, bytes):
+                    return None
+                self._keep(head["etag"], body)
+            return Entry(body=body, **head)
         except Exception as exc:
             self._warn("read", exc)
             return None
-        return value if isinstance(value, Entry) else None
 
-    def _get_file(self, key: str) -> Entry | None:
-        """Read an entry of the file-system backend, reusing this worker's copy while valid.
-
-        Unpickling a large body is most of a hit's cost, so each worker keeps
-        the entries it read, with the file's identity (inode, size, mtime).
-        A write replaces the file (new inode) and an invalidation deletes it,
-        so one ``stat`` tells whether the copy is still the stored entry. The
-        ``stat`` comes before the read: a file replaced in between is read
-        again next time, never served stale.
-        """
-        path = self.backend._get_filename("view:" + key)
-        try:
-            info = os.stat(path)
-        except FileNotFoundError:
-            self._local.pop(key, None)
-            return None
-        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
-        known = self._local.get(key)
-        if known is not None and known[0] == identity:
-            return known[1]
-        value = self.backend.get("view:" + key)
-        if not isinstance(value, Entry):
-            return None
-        self._local[key] = (identity, value)
-        while len(self._local) > LOCAL_ENTRIES:
-            self._local.pop(next(iter(self._local)))
-        return value
+    def _keep(self, etag: str, body: bytes) -> None:
+        self._bodies[etag] = body
+        self._kept_bytes += len(body)
+        while self._kept_bytes > LOCAL_BODY_BYTES and len(self._bodies) > 1:
+            oldest = next(iter(self._bodies))
+            self._kept_bytes -= len(self._bodies.pop(oldest))
 
     def put(self, key: str, entry: Entry, render_started: float) -> bool:
         """Store ``entry`` unless ``key`` was invalidated after its render started."""
         if not self.enabled:
             return False
+        head = {
+            "status": entry.status,
+            "headers": entry.headers,
+            "etag": entry.etag,
+            "stored_at": entry.stored_at,
+            "revalidate": entry.revalidate,
+        }
         try:
-            if not self.backend.set("view:" + key, entry, timeout=0):
+            previous = self.backend.get("view:" + key)
+            if not self.backend.set("body:" + entry.etag, entry.body, timeout=0):
+                raise OSError("the backend refused the body")
+            if not self.backend.set("view:" + key, head, timeout=0):
                 raise OSError("the backend refused the entry")
             # Checked after writing: an invalidation that raced with this render
             # either is seen here, or deleted the entry after it was written.
@@ -318,15 +331,23 @@ class ResponseStore:
             if stamp is not None and stamp > render_started:
                 self.backend.delete("view:" + key)
                 return False
+            if isinstance(previous, dict) and previous["etag"] != entry.etag:
+                self.backend.delete("body:" + previous["etag"])
             return True
         except Exception as exc:
             self._warn("write", exc)
             return False
 
     def invalidate(self, key: str) -> None:
+        """Drop ``key``'s entry and remember when, for renders still running."""
         try:
-            self.backend.set("invalidated:" + key, self.clock(), timeout=0)
-            self.backend.delete("view:" + key)
+            previous = self.backend.get("view:" + key)
+            if not self.backend.set("invalidated:" + key, self.clock(), timeout=0):
+                raise OSError("the backend refused the invalidation stamp")
+            if not self.backend.delete("view:" + key):
+                raise OSError("the backend could not delete the entry")
+            if isinstance(previous, dict):
+                self.backend.delete("body:" + previous["etag"])
         except Exception as exc:
             self._warn("invalidation", exc)
 
@@ -655,13 +676,10 @@ def init_app(app: Flask) -> None:
             warnings.simplefilter("ignore", UserWarning)  # "caching is effectively disabled"
             cache.init_app(app, config={**app.config, "CACHE_TYPE": "NullCache"})
     backend = app.extensions["cache"][cache]
-    lock_dir = None
-    if isinstance(backend, FileSystemCache):
-        lock_dir = Path(app.config["CACHE_DIR"] + ".locks")
+    cache_dir = Path(app.config["CACHE_DIR"]) if isinstance(backend, FileSystemCache) else None
     clock = app.config.get("CACHE_CLOCK") or time.time
-    store = ResponseStore(
-        backend, clock, int(app.config["CACHE_REGENERATE_LOCK_SECONDS"]), lock_dir
-    )
+    lock_seconds = int(app.config["CACHE_REGENERATE_LOCK_SECONDS"])
+    store = ResponseStore(backend, clock, lock_seconds, cache_dir)
     app.extensions["practice_cache"] = store
     app.session_interface = SessionInterface()
     app.wsgi_app = CacheMiddleware(app.wsgi_app, store)  # type: ignore[method-assign]

@@ -417,3 +417,20 @@ def test_a_worker_never_serves_its_own_copy_of_a_changed_entry(
     assert [p["name"] for p in seen.get_json()] == ["Added elsewhere"]
     second.post("/api/problems", json={"name": "And another"}, headers=bearer(token))
     assert len(first.get("/api/problems").get_json()) == 2
+
+
+def test_a_same_size_change_is_seen_by_another_worker(
+    make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    first, second = make_app().test_client(), make_app().test_client()
+    make_user("alice")
+    token = make_token("alice")
+    pid = second.post(
+        "/api/problems", json={"name": "Sized", "difficulty": "easy"}, headers=bearer(token)
+    ).get_json()["id"]
+    for _ in range(2):
+        assert first.get(f"/api/problems/{pid}").get_json()["difficulty"] == "easy"
+    for level in ("hard", "easy", "hard"):  # "easy" and "hard": bodies of one size
+        second.patch(f"/api/problems/{pid}", json={"difficulty": level}, headers=bearer(token))
+        second.get(f"/api/problems/{pid}")  # the other worker stores the new entry at once
+        assert first.get(f"/api/problems/{pid}").get_json()["difficulty"] == level
