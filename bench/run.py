@@ -303,24 +303,17 @@ def time_misses(app: Any, port: int, path: str, count: int) -> list[float]:
 
 def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[str, float]:
     """Microseconds per call, in this process, of the hit path and of its parts."""
-    import pickle
-
     from practice_app import caching
 
     store = caching._store(app)
     raw_status, raw_headers, _raw_body = captured[path]
     entry = store.get(path)
-    if entry is None:
-        raise RuntimeError(f"{path} is not cached")
-    filename = store.backend._get_filename("view:" + path)
-    pickled = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
+    if entry is None or store.cache_dir is None:
+        raise RuntimeError(f"{path} is not cached in the file-system backend")
+    cache_dir = store.cache_dir
 
     def start_response(_status: str, _headers: list[tuple[str, str]]) -> None:
         return None
-
-    def read_file() -> None:
-        with open(filename, "rb") as handle:
-            handle.read()
 
     steps: dict[str, Callable[[], Any]] = {
         "raw WSGI app (bench/raw_wsgi.py)": lambda: start_response(raw_status, list(raw_headers)),
@@ -328,18 +321,14 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
             {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": ""}, start_response
         ),
         "- ResponseStore.get": lambda: store.get(path),
-        "-- the entry's file name (sha256 of the key)": lambda: store.backend._get_filename(
-            "view:" + path
-        ),
-        "-- os.stat of the entry file": lambda: os.stat(filename),
+        "-- is the cache directory writable (os.access)": lambda: os.access(cache_dir, os.W_OK),
+        "-- read the small head (FileSystemCache.get)": lambda: store.backend.get("view:" + path),
         "- the response headers (_entry_headers)": lambda: caching._entry_headers(
             entry, "HIT", time.time()
         ),
-        "a worker's first hit, or after a change: FileSystemCache.get": lambda: store.backend.get(
-            "view:" + path
+        "a worker's first hit, or after a change: read the body": lambda: store.backend.get(
+            "body:" + entry.etag
         ),
-        "- open and read the entry file": read_file,
-        "- unpickle the Entry": lambda: pickle.loads(pickled),  # noqa: S301
     }
     micros = {}
     for label, call in steps.items():
@@ -364,11 +353,10 @@ PROFILED: dict[str, Callable[[str], bool]] = {
     ),
     "CacheMiddleware.__call__": lambda f: f.startswith("CacheMiddleware.__call__ ("),
     "ResponseStore.get": lambda f: f.startswith("ResponseStore.get ("),
-    "ResponseStore._get_file (the worker's copy)": lambda f: f.startswith(
-        "ResponseStore._get_file ("
+    "cachelib: FileSystemCache.get (the small head)": lambda f: f.startswith(
+        "FileSystemCache.get ("
     ),
-    "cachelib: FileSystemCache.get": lambda f: f.startswith("FileSystemCache.get ("),
-    "cachelib: unpickle the entry": lambda f: f.startswith("BaseSerializer.load ("),
+    "cachelib: unpickle": lambda f: f.startswith("BaseSerializer.load ("),
     "cachelib: file name (sha256)": lambda f: f.startswith("FileSystemCache._get_filename ("),
     "_entry_headers": lambda f: f.startswith("_entry_headers ("),
 }

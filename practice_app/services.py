@@ -6,6 +6,7 @@ same way for each. Reads that more than one caller needs live here too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -212,12 +213,14 @@ def authenticate(name: str, password: str) -> User | None:
     user = find_user(name)
     if user is None:
         # Spend the same time as a real check, so timing does not reveal names.
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
 
 
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+@functools.cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def _token_digest(token: str) -> str:
