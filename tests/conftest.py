@@ -29,6 +29,21 @@ BIN = Path(sys.executable).parent
 PASSWORD = "correct-horse-battery"
 
 
+def run_flask(
+    env: dict[str, str], *args: str, stdin: str | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``flask --app practice_app ARGS`` from the project root, as the contract's CLI."""
+    return subprocess.run(
+        [str(BIN / "flask"), "--app", "practice_app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=check,
+    )
+
+
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database made by the migrations once, copied for each test."""
@@ -36,13 +51,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "template.sqlite3"
     env = {**os.environ, "PRACTICE_APP_INSTANCE": str(folder / "instance")}
     env["FLASK_SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", "db", "upgrade"],
-        check=True,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-    )
+    run_flask(env, "db", "upgrade", check=True)
     return path
 
 
@@ -150,15 +159,7 @@ class LiveServer:
         return self.base_url + path
 
     def flask(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "flask"), "--app", "practice_app", *args],
-            cwd=ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        return run_flask(self.env, *args, stdin=stdin)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -176,13 +177,7 @@ def start_server(
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'e2e.sqlite3'}",
         **(extra_env or {}),
     }
-    subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    run_flask(env, "db", "upgrade", check=True)
     port = free_port()
     log_path = folder / "gunicorn.log"
     with log_path.open("wb") as log:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from flask.testing import FlaskCliRunner
 from practice_app import create_app, services
 from practice_app.extensions import db
 from practice_app.models import ApiToken, Problem
-from tests.conftest import BIN, ROOT, LiveServer, start_server, stop_server
+from tests.conftest import LiveServer, run_flask, start_server, stop_server
 
 
 def test_seed_loads_realistic_problems_once(app: Flask, runner: FlaskCliRunner) -> None:
@@ -47,20 +46,6 @@ def test_seed_if_empty_leaves_a_catalogue_alone(
         assert db.session.query(Problem).count() == 1
 
 
-def flask_cli(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {
@@ -68,21 +53,21 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
         "PRACTICE_APP_INSTANCE": str(tmp_path / "instance"),
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
     }
-    assert flask_cli(env, "db", "upgrade").returncode == 0
+    assert run_flask(env, "db", "upgrade").returncode == 0
     return env
 
 
 def test_users_create_reads_the_first_line_of_stdin(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    created = flask_cli(
+    created = run_flask(
         cli_env, "users", "create", "root", "--admin", stdin="first-line-pw\nsecond\n"
     )
     assert created.returncode == 0, created.stderr
-    again = flask_cli(cli_env, "users", "create", "ROOT", stdin="whatever-pw\n")
+    again = run_flask(cli_env, "users", "create", "ROOT", stdin="whatever-pw\n")
     assert again.returncode != 0
     assert "exists" in again.stderr
-    short = flask_cli(cli_env, "users", "create", "shorty", stdin="short\n")
+    short = run_flask(cli_env, "users", "create", "shorty", stdin="short\n")
     assert short.returncode != 0
     app = create_app({"SQLALCHEMY_DATABASE_URI": cli_env["FLASK_SQLALCHEMY_DATABASE_URI"]})
     with app.app_context():
@@ -94,8 +79,8 @@ def test_users_create_reads_the_first_line_of_stdin(
 
 
 def test_tokens_create_prints_the_token_alone_on_the_last_line(cli_env: dict[str, str]) -> None:
-    assert flask_cli(cli_env, "users", "create", "tok", stdin="token-user-pw\n").returncode == 0
-    result = flask_cli(cli_env, "tokens", "create", "tok")
+    assert run_flask(cli_env, "users", "create", "tok", stdin="token-user-pw\n").returncode == 0
+    result = run_flask(cli_env, "tokens", "create", "tok")
     assert result.returncode == 0
     token = result.stdout.strip().splitlines()[-1]
     assert token.startswith("pp_") and " " not in token and len(token) > 30
@@ -106,7 +91,7 @@ def test_tokens_create_prints_the_token_alone_on_the_last_line(cli_env: dict[str
         user = services.user_for_token(token)
         assert user is not None and user.name == "tok"
         db.engine.dispose()
-    assert flask_cli(cli_env, "tokens", "create", "nobody").returncode != 0
+    assert run_flask(cli_env, "tokens", "create", "nobody").returncode != 0
 
 
 def test_migrations_make_the_whole_schema_in_wal_mode(cli_env: dict[str, str]) -> None:
@@ -118,7 +103,7 @@ def test_migrations_make_the_whole_schema_in_wal_mode(cli_env: dict[str, str]) -
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert {"users", "api_tokens", "problems", "problem_tags", "alembic_version"} <= tables
     assert mode == "wal"
-    check = flask_cli(cli_env, "db", "check")
+    check = run_flask(cli_env, "db", "check")
     assert check.returncode == 0, check.stdout + check.stderr  # models and migrations agree
 
 
