@@ -322,7 +322,9 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
         ),
         "- ResponseStore.get": lambda: store.get(path),
         "-- is the cache directory writable (os.access)": lambda: os.access(cache_dir, os.W_OK),
-        "-- read the small head (FileSystemCache.get)": lambda: store.backend.get("view:" + path),
+        "-- read the small head (FileSystemCache.get)": lambda: store.backend.get(
+            store.head_prefix + path
+        ),
         "- the response headers (_entry_headers)": lambda: caching._entry_headers(
             entry, "HIT", time.time()
         ),

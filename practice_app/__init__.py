@@ -23,6 +23,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
 
     from . import caching, cli, errors, models
     from .api import bp as api_bp
+    from .api.schemas import Timestamp
     from .extensions import api, csrf, db, init_sqlite, login_manager, migrate, write_intent
     from .meta import bp as meta_bp
     from .web import bp as web_bp
@@ -39,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
 
     api.init_app(app)
+    api.register_field(Timestamp, "string", "date-time")
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "flask tokens create"}
     )

@@ -253,8 +253,12 @@ class ResponseStore:
         clock: Callable[[], float],
         lock_seconds: int,
         cache_dir: Path | None,
+        version: str = "",
     ) -> None:
         self.backend = backend
+        # Heads are filed under the code's version: a deploy starts with none,
+        # as a Next.js build does, and never serves what the old code rendered.
+        self.head_prefix = f"view:{version}:"
         self.cache_dir = cache_dir
         lock_dir = None if cache_dir is None else cache_dir.with_name(cache_dir.name + ".locks")
         self.clock = clock
@@ -287,7 +291,7 @@ class ResponseStore:
             if self.cache_dir is not None and not os.access(self.cache_dir, os.W_OK):
                 # Reads would still work, but invalidations would be lost.
                 raise OSError(f"{self.cache_dir} is not writable")
-            head = self.backend.get("view:" + key)
+            head = self.backend.get(self._head_key(key))
             if not isinstance(head, dict):
                 return None
             body = self._bodies.get(head["etag"])
@@ -300,6 +304,9 @@ class ResponseStore:
         except Exception as exc:
             self._warn("read", exc)
             return None
+
+    def _head_key(self, key: str) -> str:
+        return self.head_prefix + key
 
     def _keep(self, etag: str, body: bytes) -> None:
         self._bodies[etag] = body
@@ -320,16 +327,16 @@ class ResponseStore:
             "revalidate": entry.revalidate,
         }
         try:
-            previous = self.backend.get("view:" + key)
+            previous = self.backend.get(self._head_key(key))
             if not self.backend.set("body:" + entry.etag, entry.body, timeout=0):
                 raise OSError("the backend refused the body")
-            if not self.backend.set("view:" + key, head, timeout=0):
+            if not self.backend.set(self._head_key(key), head, timeout=0):
                 raise OSError("the backend refused the entry")
             # Checked after writing: an invalidation that raced with this render
             # either is seen here, or deleted the entry after it was written.
             stamp = self.backend.get("invalidated:" + key)
             if stamp is not None and stamp > render_started:
-                self.backend.delete("view:" + key)
+                self.backend.delete(self._head_key(key))
                 return False
             if isinstance(previous, dict) and previous["etag"] != entry.etag:
                 self.backend.delete("body:" + previous["etag"])
@@ -341,10 +348,10 @@ class ResponseStore:
     def invalidate(self, key: str) -> None:
         """Drop ``key``'s entry and remember when, for renders still running."""
         try:
-            previous = self.backend.get("view:" + key)
+            previous = self.backend.get(self._head_key(key))
             if not self.backend.set("invalidated:" + key, self.clock(), timeout=0):
                 raise OSError("the backend refused the invalidation stamp")
-            if not self.backend.delete("view:" + key):
+            if not self.backend.delete(self._head_key(key)):
                 raise OSError("the backend could not delete the entry")
             if isinstance(previous, dict):
                 self.backend.delete("body:" + previous["etag"])
@@ -661,6 +668,17 @@ class SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+def code_version() -> str:
+    """Hash the package's code, templates and static files: what rendered a stored response."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in {".py", ".html", ".json", ".js", ".css"} and path.is_file():
+            digest.update(str(path.relative_to(package)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def init_app(app: Flask) -> None:
     """Bind Flask-Caching, create the shared store and put the hit path in front of the app.
 
@@ -679,7 +697,8 @@ def init_app(app: Flask) -> None:
     cache_dir = Path(app.config["CACHE_DIR"]) if isinstance(backend, FileSystemCache) else None
     clock = app.config.get("CACHE_CLOCK") or time.time
     lock_seconds = int(app.config["CACHE_REGENERATE_LOCK_SECONDS"])
-    store = ResponseStore(backend, clock, lock_seconds, cache_dir)
+    version = app.config.get("CACHE_VERSION") or code_version()
+    store = ResponseStore(backend, clock, lock_seconds, cache_dir, version)
     app.extensions["practice_cache"] = store
     app.session_interface = SessionInterface()
     app.wsgi_app = CacheMiddleware(app.wsgi_app, store)  # type: ignore[method-assign]

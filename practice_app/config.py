@@ -49,6 +49,9 @@ class Defaults:
     CACHE_THRESHOLD = 0  # no pruning: one entry per cached URL, bounded by the catalogue
     CACHE_DEFAULT_TIMEOUT = 0
     CACHE_KEY_PREFIX = "practice:"
+    # What stored responses are filed under; None: a hash of the package's
+    # files, so a deploy of other code starts with an empty cache.
+    CACHE_VERSION: str | None = None
     # Seconds a worker may hold the lock that lets it regenerate a stale entry.
     CACHE_REGENERATE_LOCK_SECONDS = 30
 

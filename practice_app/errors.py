@@ -7,9 +7,21 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBody(Schema):
+    """What every error answers under /api/ (documented in the OpenAPI file)."""
+
+    error = fields.String(required=True, metadata={"description": "One human sentence."})
+    details = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "On a 422 (and a 409): each field's messages."},
+    )
 
 
 class DomainError(Exception):

@@ -16,6 +16,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from .errors import ErrorBody
+
 
 class Base(DeclarativeBase):
     """Declarative base whose constraint names are stable, so migrations are too."""
@@ -36,8 +38,11 @@ class Api(_SmorestApi):
 
     flask-smorest registers a JSON handler for every ``HTTPException`` of the
     app, which would turn the HTML pages' errors into JSON; ``errors.py`` owns
-    error rendering for the whole app instead.
+    error rendering for the whole app instead, and its body is what the
+    OpenAPI document describes.
     """
+
+    ERROR_SCHEMA = ErrorBody
 
     def _register_error_handlers(self) -> None:
         return None

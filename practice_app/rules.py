@@ -26,6 +26,9 @@ PASSWORD_MAX = 256
 
 # C0 and C1 control characters, except tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+_LINE = r"[^\u0000-\u001f\u007f-\u009f]"
+SINGLE_LINE_PATTERN = rf"^{_LINE}*[^\s\u0000-\u001f\u007f-\u009f]{_LINE}*$"
 
 
 def name_key(name: str) -> str:
@@ -40,6 +43,9 @@ class Text(fields.String):
     """
 
     def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
+        # The same rule as a JSON Schema pattern, for the OpenAPI document.
+        pattern = SINGLE_LINE_PATTERN if single_line else TEXT_PATTERN
+        kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.single_line = single_line
 
@@ -63,6 +69,7 @@ class Tag(Text):
     """A tag: lower-cased, 1 to 30 characters of a-z, 0-9 and '-'."""
 
     def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"pattern": r"^\s*[A-Za-z0-9-]{1,30}\s*$"})
         super().__init__(single_line=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:

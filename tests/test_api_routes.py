@@ -235,3 +235,9 @@ def test_healthz_is_503_when_the_database_does_not_answer(
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] != "ok"
+
+
+def test_openapi_document_is_valid_openapi(client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
+    validate(client.get("/api/openapi.json").get_json())

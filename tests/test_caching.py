@@ -434,3 +434,20 @@ def test_a_same_size_change_is_seen_by_another_worker(
         second.patch(f"/api/problems/{pid}", json={"difficulty": level}, headers=bearer(token))
         second.get(f"/api/problems/{pid}")  # the other worker stores the new entry at once
         assert first.get(f"/api/problems/{pid}").get_json()["difficulty"] == level
+
+
+def test_a_deploy_of_other_code_starts_with_an_empty_cache(make_app: Callable[..., Flask]) -> None:
+    old = make_app(CACHE_VERSION="build-1").test_client()
+    assert x_cache(old.get("/api/clock/static")) == "MISS"
+    assert x_cache(old.get("/api/clock/static")) == "HIT"
+    same = make_app(CACHE_VERSION="build-1").test_client()
+    assert x_cache(same.get("/api/clock/static")) == "HIT"
+    new = make_app(CACHE_VERSION="build-2").test_client()
+    assert x_cache(new.get("/api/clock/static")) == "MISS"
+
+
+def test_the_default_version_is_a_hash_of_the_code() -> None:
+    from practice_app.caching import code_version
+
+    assert code_version() == code_version()
+    assert len(code_version()) == 16

@@ -12,6 +12,10 @@ from webargs.flaskparser import FlaskParser
 from ..errors import BadRequest, FieldErrors, UnsupportedMediaType
 from ..rules import flatten_messages
 
+# Field metadata: a field carrying this key answers 400 with its value as the
+# message when it is missing or invalid, instead of the 422 with details.
+BAD_REQUEST = "bad_request"
+
 
 def _is_json(mimetype: str) -> bool:
     return mimetype == "application/json" or (
@@ -49,6 +53,11 @@ class StrictJsonParser(FlaskParser):
         error_headers: Any,
     ) -> NoReturn:
         messages = error.messages
+        for location in messages.values() if isinstance(messages, dict) else ():
+            for name in location if isinstance(location, dict) else ():
+                field = schema.fields.get(str(name))
+                if field is not None and BAD_REQUEST in field.metadata:
+                    raise BadRequest(field.metadata[BAD_REQUEST])
         if isinstance(messages, dict) and len(messages) == 1:
             messages = next(iter(messages.values()))  # drop the location ("json", "query")
         raise FieldErrors(flatten_messages(messages))

@@ -17,7 +17,6 @@ from flask_smorest import Blueprint
 
 from .. import services
 from ..caching import cache_view
-from ..errors import BadRequest
 from ..models import Problem
 from ..rules import ProblemInput, ProblemPatch
 from .auth import token_required, token_user
@@ -112,13 +111,11 @@ class ProblemSearch(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, ProblemOut(many=True))
     @bp.alt_response(400, description="q is missing or blank")
-    def get(self, limit: int, offset: int, q: str = "", **filters: Any) -> Any:
+    def get(self, q: str, limit: int, offset: int, **filters: Any) -> Any:
         """Problems whose name contains q, in any case (dynamic: reads the query string).
 
         Sends ``X-Total-Count``, and ``Link: <...>; rel="next"`` when more remain.
         """
-        if not q.strip():
-            raise BadRequest("Query parameter required")
         problems, total = services.search_problems(q, limit=limit, offset=offset, **filters)
         headers = {"X-Total-Count": str(total)}
         if offset + len(problems) < total:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from ..models import DIFFICULTIES
+from .parsing import BAD_REQUEST
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class Timestamp(fields.Field):
+    """A UTC time as ISO 8601 with ``Z`` and whole seconds (documented as date-time)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else value.astimezone(UTC).strftime(ISO_UTC)
 
 
 class _TagOut(Schema):
@@ -26,14 +37,21 @@ class ProblemOut(Schema):
     tags = fields.Pluck(_TagOut, "tag", many=True, attribute="tag_rows")
     statement = fields.String()
     author = fields.Pluck(_AuthorOut, "name")
-    created_at = fields.DateTime(format=ISO_UTC)
-    updated_at = fields.DateTime(format=ISO_UTC)
+    created_at = Timestamp(metadata={"example": "2026-11-24T09:00:00Z"})
+    updated_at = Timestamp(metadata={"example": "2026-11-24T09:00:00Z"})
 
 
 class SearchArgs(Schema):
     """The query string of GET /api/search."""
 
-    q = fields.String(metadata={"description": "Part of the name, in any case. Required."})
+    q = fields.String(
+        required=True,
+        validate=validate.Regexp(r"[\s\S]*\S", error="Query parameter required"),
+        metadata={
+            "description": "Part of the name, in any case. Missing or blank: 400.",
+            BAD_REQUEST: "Query parameter required",
+        },
+    )
     difficulty = fields.String(validate=validate.OneOf(DIFFICULTIES))
     tag = fields.String()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
@@ -58,8 +76,3 @@ class StatsOut(Schema):
 
 class ClockOut(Schema):
     now = fields.String(metadata={"example": "2026-11-25T09:00:00.123Z"})
-
-
-class ErrorOut(Schema):
-    error = fields.String()
-    details = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
