@@ -58,9 +58,21 @@ def no_js(browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def with_js(browser: Browser) -> Iterator[BrowserContext]:
+    """A context with JavaScript on that fails the test on a script error or a CSP violation."""
     context = browser.new_context()
+    problems: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    context.on("weberror", lambda error: problems.append(str(error.error)))
     yield context
     context.close()
+    assert problems == []
 
 
 def path_of(page: Page, server: LiveServer) -> str:
