@@ -61,6 +61,7 @@ def security_headers(response: Response) -> Response:
         response.headers.setdefault(name, value)
     return response
 
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 PAGE_SIZE = 20
