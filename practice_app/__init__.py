@@ -24,7 +24,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     from . import caching, cli, errors, models
     from .api import bp as api_bp
     from .api.schemas import Timestamp
-    from .extensions import api, csrf, db, init_sqlite, login_manager, migrate, write_intent
+    from .extensions import (
+        api,
+        csrf,
+        db,
+        init_sqlite,
+        limiter,
+        login_manager,
+        migrate,
+        write_intent,
+    )
     from .meta import bp as meta_bp
     from .web import bp as web_bp
 
@@ -33,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     login_manager.login_view = "web.login"
 
     @login_manager.user_loader

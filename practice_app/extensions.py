@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import Flask
 from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
@@ -53,6 +55,8 @@ migrate = Migrate(render_as_batch=True)
 cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()
+# Keyed by client address (set FLASK_PROXY_FIX_HOPS behind a proxy).
+limiter = Limiter(key_func=get_remote_address)
 api = Api()
 
 # Set for the duration of a request that may write (POST, PUT, PATCH, DELETE)

@@ -68,6 +68,8 @@ def make_app(
     def build(**config: Any) -> Flask:
         settings = {
             "TESTING": True,
+            # Many sign-ins per test module; tests/test_web_rate_limit.py turns it on.
+            "RATELIMIT_ENABLED": False,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
             "CACHE_DIR": str(tmp_path / "cache"),
             **config,

@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response
 
 from .. import services
 from ..errors import FieldErrors
+from ..extensions import limiter
 from ..markdown import render_markdown
 from ..models import DIFFICULTIES, Problem, User
 from .forms import LoginForm, ProblemForm, RegisterForm, TokenForm
@@ -293,7 +294,12 @@ def problem_delete(problem_id: str) -> Response:
 # -- accounts ---------------------------------------------------------------------------
 
 
+def sign_in_limit() -> str:
+    return str(current_app.config["SIGN_IN_RATE_LIMIT"])
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def register() -> Any:
     """Show the sign-up form; on POST, create the account and sign in."""
     form = RegisterForm()
@@ -313,6 +319,7 @@ def register() -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
 def login() -> Any:
     """Show the sign-in form; on POST, sign in and go where ``next`` says (on this site)."""
     form = LoginForm()
