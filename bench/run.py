@@ -185,26 +185,25 @@ def gunicorn(
             process.wait()
 
 
-def worker_pids(server: Server) -> list[int]:
-    """The gunicorn workers: the children of the master."""
+def _workers_ps(server: Server, column: str) -> list[int]:
+    """One ``ps`` column for each gunicorn worker (the children of the master)."""
     out = subprocess.run(
-        ["ps", "-o", "pid=", "--ppid", str(server.process.pid)],
+        ["ps", "-o", f"{column}=", "--ppid", str(server.process.pid)],
         capture_output=True,
         text=True,
         check=False,
     ).stdout
-    return [int(pid) for pid in out.split()]
+    return [int(value) for value in out.split()]
+
+
+def worker_pids(server: Server) -> list[int]:
+    """The gunicorn workers' process ids."""
+    return _workers_ps(server, "pid")
 
 
 def worker_rss_mib(server: Server) -> list[float]:
     """Resident memory of each worker, in MiB (``ps -o rss``)."""
-    out = subprocess.run(
-        ["ps", "-o", "rss=", "--ppid", str(server.process.pid)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return sorted(int(kib) / 1024 for kib in out.split())
+    return sorted(kib / 1024 for kib in _workers_ps(server, "rss"))
 
 
 def worker_cpu_seconds(server: Server) -> float:

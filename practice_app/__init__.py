@@ -43,7 +43,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
-    login_manager.login_view = "web.login"
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:

@@ -81,6 +81,15 @@ class CachePolicy:
     revalidate: int | None = None
     tags: tuple[str, ...] = ()
 
+    def declaration(self) -> str:
+        """The decorator call that declares this policy, e.g. ``cache_view(revalidate=300)``."""
+        args = [repr(self.mode)] if self.mode != "auto" or not self.revalidate else []
+        if self.revalidate:
+            args.append(f"revalidate={self.revalidate}")
+        if self.tags:
+            args.append(f"tags={self.tags!r}")
+        return f"cache_view({', '.join(args)})"
+
     def cache_control(self) -> str:
         seconds = self.revalidate or STATIC_SECONDS
         return f"public, s-maxage={seconds}, stale-while-revalidate"

@@ -147,9 +147,7 @@ def handle_domain_error(error: DomainError) -> Response:
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     if isinstance(error, InternalServerError):
-        original = getattr(error, "original_exception", None)
-        if original is not None:
-            log.error("Unhandled error on %s %s", request.method, request.path, exc_info=original)
+        # Flask has logged the original exception with its traceback already.
         return render_error(500, MESSAGES[500])
     if isinstance(error, CSRFError) and not wants_json():
         return render_error(400, CSRF_EXPIRED)

@@ -12,13 +12,22 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.conftest import LiveServer, free_port, start_server, stop_server
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL cluster of this module: its URL, and a way to stop it early."""
+
+    url: str
+    stop: Callable[[], None]
 
 
 def _pg_bin() -> Path:
@@ -34,7 +43,7 @@ def _as_postgres(args: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[Postgres]:
     bin_dir = _pg_bin()
     folder = Path(tempfile.mkdtemp(prefix="practice-pg-"))
     if os.geteuid() == 0:
@@ -75,23 +84,27 @@ def postgres_url() -> Iterator[str]:
         check=True,
         capture_output=True,
     )
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
+
+    def stop() -> None:
         subprocess.run(
             _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
             check=False,
             capture_output=True,
         )
+
+    try:
+        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop)
+    finally:
+        stop()
         shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def pg_server(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def pg_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(
         tmp_path_factory.mktemp("pg"),
         workers=3,
-        extra_env={"FLASK_SQLALCHEMY_DATABASE_URI": postgres_url},
+        extra_env={"FLASK_SQLALCHEMY_DATABASE_URI": postgres.url},
     )
     yield server
     stop_server(server)
@@ -153,3 +166,16 @@ def test_races_on_postgres(pg_server: LiveServer, token: str) -> None:
     assert duplicates == [201] + [409] * 7
     assert distinct == [201] * 30
     assert requests.get(pg_server.url("/healthz"), timeout=10).json() == {"status": "ok"}
+
+
+def test_healthz_is_503_when_the_database_stops(pg_server: LiveServer, postgres: Postgres) -> None:
+    # Last in the module: it stops the cluster.
+    assert requests.get(pg_server.url("/healthz"), timeout=10).status_code == 200
+    postgres.stop()
+    health = requests.get(pg_server.url("/healthz"), timeout=30)
+    assert health.status_code == 503
+    assert health.json()["status"] != "ok"
+    broken = requests.get(pg_server.url("/api/search"), params={"q": "a"}, timeout=30)
+    assert broken.status_code == 500
+    assert broken.json() == {"error": "Something went wrong on our side."}
+    assert "Traceback" not in broken.text

@@ -17,12 +17,6 @@ from ..rules import flatten_messages
 BAD_REQUEST = "bad_request"
 
 
-def _is_json(mimetype: str) -> bool:
-    return mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    )
-
-
 class StrictJsonParser(FlaskParser):
     """webargs' Flask parser, stricter about bodies and speaking the API's errors.
 
@@ -33,7 +27,7 @@ class StrictJsonParser(FlaskParser):
     """
 
     def load_json(self, req: Request, schema: Schema) -> Any:
-        if not _is_json(req.mimetype):
+        if not req.is_json:  # application/json or application/*+json
             raise UnsupportedMediaType("The request body must be application/json.")
         try:
             data = json.loads(req.get_data(cache=True))

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Flask,
     current_app,
     flash,
     redirect,
@@ -27,11 +28,12 @@ from flask import (
     session,
     url_for,
 )
+from flask.testing import FlaskClient
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from .. import services
+from .. import caching, services
 from ..errors import FieldErrors
 from ..extensions import limiter
 from ..markdown import render_markdown
@@ -384,11 +386,10 @@ def token_revoke(token_id: int) -> Response:
 
 @dataclass(frozen=True)
 class LiveRoute:
-    """A route of the JSON API that the comparison page calls, and how it is declared."""
+    """A route of the JSON API that the comparison page calls."""
 
     endpoint: str
     title: str
-    declaration: str
     summary: str
 
 
@@ -396,35 +397,30 @@ LIVE_ROUTES = (
     LiveRoute(
         "api.clock_static",
         "Static",
-        "cache_view('force-static')",
         "Rendered once, then served from the shared cache until it is cleared.",
     ),
     LiveRoute(
         "api.clock_dynamic",
         "Dynamic",
-        "cache_view('force-dynamic')",
         "Rendered on every request and never stored.",
     ),
     LiveRoute(
         "api.clock_revalidate",
         "Revalidate",
-        "cache_view(revalidate=300)",
         "Stored for 300 s, then served stale once while one worker renders it again.",
     ),
     LiveRoute(
         "api.problem_list",
         "Problem list",
-        "cache_view('auto', tags=('problems',))",
         "Static because it reads nothing from the request; every change to a problem drops it.",
     ),
 )
 
 
-def _call_live(route: LiveRoute) -> dict[str, Any]:
+def _call_live(app: Flask, client: FlaskClient, route: LiveRoute) -> dict[str, Any]:
     """GET one API route through the whole app (cache middleware included), as a client would."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
     path = url_for(route.endpoint)
-    client = app.test_client()
+    policy = caching.policy_for(app, route.endpoint, "GET")
     started = time.perf_counter()
     # A fresh app context: the inner request gets its own database session and `g`.
     with app.app_context():
@@ -439,6 +435,7 @@ def _call_live(route: LiveRoute) -> dict[str, Any]:
         value = f"HTTP {response.status_code}"
     return {
         "route": route,
+        "declaration": policy.declaration() if policy else "",
         "url": path,
         "status": response.status_code,
         "value": value,
@@ -452,5 +449,7 @@ def _call_live(route: LiveRoute) -> dict[str, Any]:
 @bp.get("/compare")
 def compare() -> str:
     """Route handlers against server actions, in this app; with a live panel."""
-    live = [_call_live(route) for route in LIVE_ROUTES]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    client = app.test_client()
+    live = [_call_live(app, client, route) for route in LIVE_ROUTES]
     return render_template("web/compare.html", live=live)
