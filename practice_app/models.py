@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -46,6 +48,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def new_session_token() -> str:
+    """Return a fresh random session token."""
+    return secrets.token_hex(16)
+
+
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
 
@@ -56,6 +63,9 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # Part of the id that sessions and remember-me cookies carry: a new one
+    # signs every cookie of this user out.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id"
@@ -84,6 +94,8 @@ class Problem(db.Model):  # type: ignore[name-defined]
     __tablename__ = "problems"
     __table_args__ = (
         CheckConstraint("difficulty IN ('easy', 'medium', 'hard')", name="difficulty"),
+        # SQLite: never give a deleted problem's id to a new one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,3 +125,17 @@ class ProblemTag(db.Model):  # type: ignore[name-defined]
     )
     tag: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CacheVersion(db.Model):  # type: ignore[name-defined]
+    """The version of a cached path (``path:/api/problems``) or tag (``tag:problems``).
+
+    Every write bumps the versions of what it changed in its own transaction;
+    a stored response records the versions it was rendered under and is
+    served only while they are still these.
+    """
+
+    __tablename__ = "cache_versions"
+
+    name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
