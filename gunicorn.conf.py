@@ -14,3 +14,8 @@ accesslog = "-" if os.environ.get("PRACTICE_ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("PRACTICE_LOG_LEVEL", "info")
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+# No control socket: its default path ($XDG_RUNTIME_DIR/gunicorn.ctl or
+# ~/.gunicorn/gunicorn.ctl) is one per user, not per instance, so every gunicorn
+# on the machine would bind the same socket and `gunicornc` could reach (and
+# reload or stop) whichever started last. Nothing here uses gunicornc.
+control_socket_disable = True

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import PROJECT_ROOT, instance_path, load_config
+from .config import PROJECT_ROOT, init_logging, instance_path, load_config
 from .flask_app import PracticeFlask
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     """Build the app: configuration, extensions, blueprints, errors, CLI, cache."""
+    init_logging()
     app = PracticeFlask(__name__, instance_path=instance_path(), instance_relative_config=True)
     load_config(app, test_config)
-    # Flask gives the package's logger a stderr handler with level and time on
-    # first use; the modules log through child loggers ("practice_app.caching").
+    # The package's logger has no handler of its own (init_logging gave the root
+    # one, so Flask adds none): each record goes out once, through the root.
+    # The modules log through child loggers ("practice_app.caching").
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -46,7 +49,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        return db.session.get(models.User, int(user_id)) if user_id.isdigit() else None
+        # "<id>:<session_token>" (User.get_id): signing out gives the user a new
+        # token, so no session or remember-me cookie from before loads anyone.
+        number, _, token = user_id.partition(":")
+        if not (number.isascii() and number.isdigit()):
+            return None
+        user = db.session.get(models.User, int(number))
+        if user is None or not hmac.compare_digest(user.session_token.encode(), token.encode()):
+            return None
+        return user
 
     api.init_app(app)
     api.register_field(Timestamp, "string", "date-time")

@@ -12,13 +12,17 @@ directory, the secret key file) are filled in last, only when no layer set them.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.logging import wsgi_errors_stream
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"
@@ -94,13 +98,75 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
         app.config.from_mapping(test_config)
 
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    # The instance folder holds the database and the secret key: private.
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'practice.sqlite3'}"
+    database = _sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], instance)
+    if database is not None:
+        _keep_private(app, database)
     if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
         app.config["CACHE_DIR"] = str(instance / "cache")
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance / SECRET_KEY_FILE)
+
+
+def init_logging() -> None:
+    """Give the root logger one stderr handler, unless whoever runs the app configured logging.
+
+    The app's records ("practice_app", "practice_app.caching") then go out
+    once, through the root, as do libraries' (cachelib logs through the root
+    logger itself, whose first call would otherwise run ``logging.basicConfig``
+    and print every later app record a second time beside Flask's own
+    handler). The format is gunicorn's, with the logger's name.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    # Flask's stream: the server's error stream during a request, else stderr.
+    handler = logging.StreamHandler(wsgi_errors_stream)  # type: ignore[call-overload]
+    handler.setFormatter(
+        logging.Formatter(
+            "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s",
+            "%Y-%m-%d %H:%M:%S %z",
+        )
+    )
+    root.addHandler(handler)
+
+
+def _sqlite_file(uri: str, instance: Path) -> Path | None:
+    """The file of a SQLite URI; a relative path is in the instance folder (Flask-SQLAlchemy)."""
+    url = make_url(uri)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.query.get("uri"):  # "file:...?mode=...": SQLite's own URI, left alone
+        return None
+    return instance / str(url.database)
+
+
+def _keep_private(app: Flask, database: Path) -> None:
+    """Create the SQLite file 0600, and take group and other bits off an existing one.
+
+    SQLite gives the ``-wal`` and ``-shm`` files it creates the database
+    file's mode, so they are private too; leftover ones are tightened here.
+    """
+    with contextlib.suppress(OSError):  # there already, or SQLite will say why not
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+                app.logger.warning(
+                    "%s was open to other users (mode %04o); it is now %04o",
+                    path,
+                    mode,
+                    mode & 0o700,
+                )
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            app.logger.warning("cannot make %s private: %s", path, exc)
 
 
 def _instance_secret_key(path: Path) -> str:

@@ -72,6 +72,11 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
     )
     problems: Mapped[list[Problem]] = relationship(back_populates="author")
 
+    def get_id(self) -> str:
+        # Flask-Login's "alternative token": what the session and the
+        # remember-me cookie carry, checked by the user loader in create_app.
+        return f"{self.id}:{self.session_token}"
+
 
 class ApiToken(db.Model):  # type: ignore[name-defined]
     __tablename__ = "api_tokens"

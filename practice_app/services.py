@@ -25,7 +25,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from . import caching
 from .errors import Conflict, FieldErrors, Forbidden, NotFound
 from .extensions import db
-from .models import DIFFICULTIES, ApiToken, Problem, ProblemTag, User, utc_now
+from .models import (
+    DIFFICULTIES,
+    ApiToken,
+    Problem,
+    ProblemTag,
+    User,
+    new_session_token,
+    utc_now,
+)
 from .rules import ProblemInput, ProblemPatch, UserInput, flatten_messages, name_key
 
 PROBLEM_NOT_FOUND = "Problem not found"
@@ -216,6 +224,12 @@ def authenticate(name: str, password: str) -> User | None:
         check_password_hash(_dummy_hash(), password)
         return None
     return user if check_password_hash(user.password_hash, password) else None
+
+
+def end_sessions(user: User) -> None:
+    """Sign ``user`` out everywhere: every session and remember-me cookie names the old token."""
+    user.session_token = new_session_token()
+    db.session.commit()
 
 
 @functools.cache

@@ -300,6 +300,16 @@ def sign_in_limit() -> str:
     return str(current_app.config["SIGN_IN_RATE_LIMIT"])
 
 
+def _start_session(user: User, *, remember: bool = False) -> None:
+    """Sign ``user`` in on a new session: nothing from before, CSRF token included, is kept.
+
+    Otherwise a session cookie planted before the sign-in (with its CSRF
+    token, which whoever planted it knows) would become the user's.
+    """
+    session.clear()
+    login_user(user, remember=remember)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(sign_in_limit, methods=["POST"])
 def register() -> Any:
@@ -314,7 +324,7 @@ def register() -> Any:
         except FieldErrors as err:
             _attach_errors(form, err.details)
         else:
-            login_user(user)
+            _start_session(user)
             flash(f"Welcome, {user.name}. Your account is ready and you are signed in.", "success")
             return redirect(_next_or_home(form.next.data), 303)
     return render_template("web/auth/register.html", form=form), 422
@@ -333,7 +343,7 @@ def login() -> Any:
         if user is None:
             form.form_errors.append("That name and password do not match an account.")
         else:
-            login_user(user, remember=bool(form.remember.data))
+            _start_session(user, remember=bool(form.remember.data))
             flash(f"Signed in as {user.name}.", "success")
             return redirect(_next_or_home(form.next.data), 303)
     return render_template("web/auth/login.html", form=form), 422
@@ -341,7 +351,14 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Sign out (POST only, with a CSRF token: a link cannot sign anyone out)."""
+    """Sign out (POST only, with a CSRF token: a link cannot sign anyone out).
+
+    The user's session token changes, so every cookie that signed them in, on
+    this device or another, copied or not, signs no one in any more.
+    """
+    if current_user.is_authenticated:
+        services.end_sessions(_user())
+    session.clear()
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("web.problem_list"), 303)
