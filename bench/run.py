@@ -304,12 +304,14 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
     """Microseconds per call, in this process, of the hit path and of its parts."""
     from practice_app import caching
 
-    store = caching._store(app)
+    middleware = app.extensions["practice_cache_middleware"]
+    store = middleware.store
     raw_status, raw_headers, _raw_body = captured[path]
     entry = store.get(path)
     if entry is None or store.cache_dir is None:
         raise RuntimeError(f"{path} is not cached in the file-system backend")
-    cache_dir = store.cache_dir
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": ""}
+    environ.update({"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "wsgi.url_scheme": "http"})
 
     def start_response(_status: str, _headers: list[tuple[str, str]]) -> None:
         return None
@@ -317,16 +319,19 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
     steps: dict[str, Callable[[], Any]] = {
         "raw WSGI app (bench/raw_wsgi.py)": lambda: start_response(raw_status, list(raw_headers)),
         "wsgi:app, a hit (Flask.__call__ + CacheMiddleware)": lambda: app(
-            {"REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": ""}, start_response
+            dict(environ), start_response
+        ),
+        "- the canonical URL (routing, then building it back)": lambda: caching.resolve(
+            app, dict(environ)
         ),
         "- ResponseStore.get": lambda: store.get(path),
-        "-- is the cache directory writable (os.access)": lambda: os.access(cache_dir, os.W_OK),
         "-- read the small head (FileSystemCache.get)": lambda: store.backend.get(
             store.head_prefix + path
         ),
-        "- the response headers (_entry_headers)": lambda: caching._entry_headers(
-            entry, "HIT", time.time()
+        "- the database's versions (one indexed SELECT)": lambda: middleware.versions.read(
+            list(entry.versions)
         ),
+        "- the response headers": lambda: middleware.headers(entry, "HIT", time.time()),
         "a worker's first hit, or after a change: read the body": lambda: store.backend.get(
             "body:" + entry.etag
         ),

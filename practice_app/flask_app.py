@@ -5,20 +5,45 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response
+from werkzeug.routing import BaseConverter
 
-from . import caching
+from . import caching, services
+
+
+class ProblemIdConverter(BaseConverter):
+    """``<problem_id:...>``: one path segment; an int when it names an id, else the text.
+
+    ``/api/problems/037`` routes to problem 37, whose canonical URL is
+    ``/api/problems/37`` (the cache redirects there); a segment that cannot be
+    an id (letters, zero, more than the database holds) reaches the view as
+    text, which answers "Problem not found".
+    """
+
+    part_isolating = True
+
+    def to_python(self, value: str) -> int | str:
+        problem_id = services.parse_problem_id(value)
+        return value if problem_id is None else problem_id
+
+    def to_url(self, value: Any) -> str:
+        return super().to_url(str(value))
 
 
 class PracticeFlask(Flask):
-    """Flask with two changes a Next.js user expects.
+    """Flask with three changes a Next.js user expects.
 
     - Views run through :func:`caching.dispatch`, which applies their cache
       declaration and observes whether they read the request
       (:class:`caching.TrackingRequest`).
     - ``OPTIONS`` answers 204 No Content with ``Allow``, not 200 with an empty body.
+    - ``<problem_id:...>`` URLs take a problem's id (:class:`ProblemIdConverter`).
     """
 
     request_class = caching.TrackingRequest
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.url_map.converters["problem_id"] = ProblemIdConverter
 
     def dispatch_request(self) -> Any:
         run_view = super().dispatch_request

@@ -12,10 +12,13 @@ import pytest
 from flask import Flask, flash, jsonify, make_response, request, session
 from flask.testing import FlaskClient
 
+from practice_app import caching, services
 from practice_app.caching import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, cache_view
+from practice_app.extensions import db
+from practice_app.models import User
 from tests.conftest import bearer
 
-STATIC_CC = "public, s-maxage=31536000, stale-while-revalidate"
+STATIC_CC = "public, no-cache"
 
 
 class Clock:
@@ -185,7 +188,10 @@ def test_head_shares_the_get_entry(client: FlaskClient, calls: list[str]) -> Non
 def test_if_none_match_gets_304_on_miss_and_hit(client: FlaskClient) -> None:
     # /api/problems renders the same bytes again after an invalidation
     etag = client.get("/api/problems").headers["ETag"]
-    client.application.extensions["practice_cache"].invalidate("/api/problems")
+    with client.application.app_context():
+        db.session.connection()  # the write's transaction, as in services
+        caching.invalidate_tag("problems")
+        db.session.commit()
     miss = client.get("/api/problems", headers={"If-None-Match": etag})
     assert (miss.status_code, x_cache(miss), miss.data) == (304, "MISS", b"")
     hit = client.get("/api/problems", headers={"If-None-Match": f'"other", {etag}'})
@@ -206,7 +212,7 @@ def test_revalidate_serves_fresh_then_stale_once_then_the_new_one(
 ) -> None:
     first = client.get("/t/revalidating")
     assert x_cache(first) == "MISS"
-    assert first.headers["Cache-Control"] == "public, s-maxage=60, stale-while-revalidate"
+    assert first.headers["Cache-Control"] == "public, no-cache"
     clock.now += 59
     assert x_cache(client.get("/t/revalidating")) == "HIT"
     assert calls == ["revalidating"]
@@ -248,9 +254,10 @@ def test_a_lock_left_by_a_dead_worker_expires(
     clock.now += 61
     store = app.extensions["practice_cache"]
     assert store.try_lock("/t/revalidating")
-    lock = store._lock_path("/t/revalidating")
-    old = os.stat(lock).st_mtime - 3600
-    os.utime(lock, (old, old))
+    client.get("/t/revalidating").close()  # held: served stale, not regenerated
+    assert calls == ["revalidating"]
+    # The lock's expiry is by the store's clock, the injected one.
+    clock.now += app.config["CACHE_REGENERATE_LOCK_SECONDS"] + 1
     client.get("/t/revalidating").close()
     assert calls == ["revalidating"] * 2
 
@@ -342,16 +349,34 @@ def test_a_failed_write_leaves_the_cache_alone(
     assert x_cache(client.get("/api/problems")) == "HIT"
 
 
-def test_an_invalidation_racing_a_render_wins(app: Flask, clock: Clock) -> None:
-    from practice_app.caching import Entry
+def test_a_render_that_raced_a_write_is_never_served(
+    app: Flask, make_app: Callable[..., Flask], make_user: Callable[..., int]
+) -> None:
+    # Another app on the same database stands for another gunicorn worker.
+    other = make_app()
+    author_id = make_user("alice")
+    renders: list[list[str]] = []
 
-    store = app.extensions["practice_cache"]
-    entry = Entry(200, [], b"old", '"x"', clock.now, None)
-    started = clock.now
-    clock.now += 1
-    store.invalidate("/t/race")  # a write committed while the old data was being rendered
-    assert store.put("/t/race", entry, started) is False
-    assert store.get("/t/race") is None
+    def racing() -> Any:
+        names = [problem.name for problem in services.list_problems()]
+        if not renders:
+            # While this render holds the old rows, a write commits elsewhere.
+            with other.app_context():
+                author = db.session.get(User, author_id)
+                assert author is not None
+                services.create_problem(author, {"name": "Committed meanwhile"})
+        renders.append(names)
+        return jsonify(names)
+
+    for worker in (app, other):  # every worker has the same views
+        worker.add_url_rule("/t/racing", view_func=cache_view(tags=("problems",))(racing))
+    client = app.test_client()
+    first = client.get("/t/racing")
+    assert (x_cache(first), first.get_json()) == ("MISS", [])
+    # It was stored under the versions it read, which the write has changed since.
+    second = client.get("/t/racing")
+    assert (x_cache(second), second.get_json()) == ("MISS", ["Committed meanwhile"])
+    assert x_cache(client.get("/t/racing")) == "HIT"
 
 
 def test_an_unwritable_cache_serves_dynamically_with_a_warning(

@@ -30,8 +30,8 @@ WORKERS = 4
 MIN_READS = 20
 MAX_READS = 200
 DYNAMIC = "private, no-cache, no-store, max-age=0, must-revalidate"
-STATIC = "public, s-maxage=31536000, stale-while-revalidate"
-REVALIDATE_300 = "public, s-maxage=300, stale-while-revalidate"
+STATIC = "public, no-cache"
+REVALIDATE_300 = "public, no-cache"
 ETAG = re.compile(r'^"[0-9a-f]{32}"$')
 PASSWORD = "pw-long-enough"
 

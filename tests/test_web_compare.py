@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
+from tests.test_caching import Clock
 
 
 def live_values(html: str) -> dict[str, dict[str, str]]:
@@ -64,12 +66,8 @@ def test_compare_renders_real_values_and_cache_headers_without_javascript(
         "/api/problems",
     }
     assert first["/api/clock/static"]["x-cache"] == "MISS"
-    assert first["/api/clock/static"]["cache-control"] == (
-        "public, s-maxage=31536000, stale-while-revalidate"
-    )
-    assert first["/api/clock/revalidate"]["cache-control"] == (
-        "public, s-maxage=300, stale-while-revalidate"
-    )
+    assert first["/api/clock/static"]["cache-control"] == "public, no-cache"
+    assert first["/api/clock/revalidate"]["cache-control"] == "public, no-cache"
     assert first["/api/clock/dynamic"]["x-cache"] == "none"
     assert first["/api/clock/dynamic"]["cache-control"].startswith("private, no-cache, no-store")
     assert first["/api/problems"]["value"] == "2 problems"
@@ -134,3 +132,27 @@ def test_api_errors_stay_json(client: FlaskClient) -> None:
     missing = client.get("/api/nope")
     assert missing.status_code == 404
     assert missing.is_json
+
+
+def test_the_panel_releases_the_revalidating_clocks_lock(make_app: Callable[..., Flask]) -> None:
+    """The panel's own call of the revalidating clock runs its regeneration and unlocks it.
+
+    It used to call the app through the test client and never close the
+    response: the stale clock's regeneration never ran and its lock stayed
+    taken, so every caller got STALE again and again.
+    """
+    clock = Clock()
+    app = make_app(CACHE_CLOCK=clock)
+    client = app.test_client()
+    first = live_values(client.get("/compare").text)["/api/clock/revalidate"]
+    assert first["x-cache"] == "MISS"
+    clock.now += 301  # past revalidate=300
+    stale = live_values(client.get("/compare").text)["/api/clock/revalidate"]
+    assert (stale["x-cache"], stale["value"]) == ("STALE", first["value"])
+    # The stale answer was followed by a new rendering, and the lock was released.
+    store = app.extensions["practice_cache"]
+    assert store.try_lock("/api/clock/revalidate")
+    store.release("/api/clock/revalidate")
+    fresh = live_values(client.get("/compare").text)["/api/clock/revalidate"]
+    assert fresh["x-cache"] == "HIT"
+    assert fresh["value"] != first["value"]

@@ -1,0 +1,47 @@
+"""Invalidation: what services call inside a write's transaction, before its commit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.routing import BuildError
+
+from .adapter import current_flask_app
+from .policy import policy_for
+from .versions import bump
+
+
+def invalidate_problem(problem_id: int) -> None:
+    """Make stale every stored response that shows problems: lists, counts and ``problem_id``.
+
+    Call it inside the write's transaction, after a flush (so a new problem
+    has its id) and before the commit: the versions change with the data.
+    """
+    invalidate_tag("problems", problem_id=problem_id)
+
+
+def invalidate_tag(tag: str, **values: Any) -> None:
+    """Make stale the stored response of every view tagged ``tag``, its URL built from ``values``.
+
+    Views whose URL needs a value that is not given are left alone (the list
+    and the counts are dropped for any problem; problem 7's page for 7 only).
+    """
+    app = current_flask_app()
+    adapter = app.url_map.bind("localhost")
+    paths = []
+    for rule in app.url_map.iter_rules():
+        policy = policy_for(app, rule.endpoint, "GET")
+        if policy is None or tag not in policy.tags or "GET" not in (rule.methods or ()):
+            continue
+        if not rule.arguments <= values.keys():
+            continue
+        try:
+            paths.append(adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments}))
+        except BuildError:
+            continue
+    bump("path:" + path for path in paths)
+
+
+def clear() -> None:
+    """Drop every stored response from the backend."""
+    current_flask_app().extensions["practice_cache"].clear()

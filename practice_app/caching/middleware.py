@@ -1,0 +1,256 @@
+"""The hit path: a WSGI middleware that serves stored responses before Flask runs.
+
+For a GET or HEAD it finds the view the URL routes to and its *canonical*
+URL, built back from the matched rule and its converted values: every
+spelling that reaches a view (``//api/problems``, ``/api/problems/037``)
+has one key, and a spelling that is not the canonical one is redirected
+(308) to it, so inventing URLs cannot grow the store. A stored entry is
+served only while the database holds the versions it was rendered under.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import get_path_info
+
+from .policy import CachePolicy, policy_for, shared_cache_control
+from .store import Entry, ResponseStore
+from .versions import VersionReader, is_current
+
+log = logging.getLogger(__name__)
+
+# Set in the environ of a GET or HEAD routed to a cached view: its key.
+KEY_ENVIRON = "practice.cache.key"
+# Set in the environ of the render that refreshes a stale entry.
+REGENERATE_ENVIRON = "practice.cache.regenerate"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a GET goes: the view's declaration and its canonical path."""
+
+    policy: CachePolicy
+    key: str  # the canonical path within the app: the cache key
+    location: str  # the canonical URL path as sent (script root included, quoted)
+    canonical: bool  # whether the request spelled it that way
+
+
+def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
+    """Route a GET or HEAD as Flask will; None when no declared view would serve it."""
+    adapter = app.url_map.bind_to_environ(environ)
+    try:
+        rule, values = adapter.match(return_rule=True, method="GET")
+    except HTTPException:  # 404, 405, or Werkzeug's own redirect: Flask answers those
+        return None
+    policy = policy_for(app, rule.endpoint, "GET")
+    if policy is None:
+        return None
+    location = adapter.build(rule.endpoint, values, method="GET")
+    key = app.url_map.bind("localhost").build(rule.endpoint, values, method="GET")
+    script_name = environ.get("SCRIPT_NAME", "").rstrip("/")
+    spelled = script_name + get_path_info(environ)
+    return Target(policy, key, location, unquote(location) == spelled)
+
+
+class CacheMiddleware:
+    """Serve stored responses before Flask runs; pass everything else to the app."""
+
+    def __init__(
+        self,
+        app: Flask,
+        wsgi_app: Callable[..., Any],
+        store: ResponseStore,
+        versions: VersionReader,
+        shared_max_age: int | None,
+    ) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.store = store
+        self.versions = versions
+        self.shared_max_age = shared_max_age
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        method = environ.get("REQUEST_METHOD")
+        if method not in ("GET", "HEAD") or REGENERATE_ENVIRON in environ:
+            return self.wsgi_app(environ, start_response)
+        target = resolve(self.app, environ)
+        if target is None:
+            return self.wsgi_app(environ, start_response)
+        if not target.canonical:
+            return _redirect(environ, start_response, target.location)
+        environ[KEY_ENVIRON] = target.key
+        entry = self.current_entry(target.key)
+        if entry is None:
+            return self.wsgi_app(environ, start_response)
+        now = self.store.clock()
+        if entry.is_fresh(now):
+            return self._serve(environ, start_response, entry, "HIT", now)
+        body = self._serve(environ, start_response, entry, "STALE", now)
+        if self.store.try_lock(target.key):
+            return _OnClose(body, functools.partial(self._regenerate, environ, target.key))
+        return body
+
+    def current_entry(self, key: str) -> Entry | None:
+        """The stored entry of ``key`` if the database still holds its versions."""
+        entry = self.store.get(key)
+        if entry is None or not entry.versions:
+            return None
+        try:
+            now = self.versions.read(list(entry.versions))
+        except Exception:
+            log.debug("reading cache versions failed; the app will answer", exc_info=True)
+            return None
+        return entry if is_current(entry.versions, now) else None
+
+    def headers(self, entry: Entry, state: str, now: float) -> list[tuple[str, str]]:
+        """The headers of ``entry`` served as ``state`` (MISS, HIT or STALE)."""
+        return [
+            *entry.headers,
+            ("ETag", entry.etag),
+            ("Cache-Control", shared_cache_control(entry.revalidate, self.shared_max_age)),
+            ("X-Cache", state),
+            ("Age", str(entry.age(now))),
+        ]
+
+    def _serve(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        entry: Entry,
+        state: str,
+        now: float,
+    ) -> list[bytes]:
+        headers = self.headers(entry, state, now)
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), entry.etag):
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            start_response("304 Not Modified", headers)
+            return []
+        headers.append(("Content-Length", str(len(entry.body))))
+        start_response(f"{entry.status} OK", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [entry.body]
+
+    def _regenerate(self, environ: dict[str, Any], key: str) -> None:
+        """Render ``key`` again after the stale response was sent, then unlock it."""
+        fresh = _inner_environ(environ, key)
+        fresh[REGENERATE_ENVIRON] = True
+        fresh[KEY_ENVIRON] = key
+        try:
+            for _chunk in _closing(self.wsgi_app(fresh, lambda *_args, **_kw: None)):
+                pass
+        except Exception:
+            log.exception("regenerating %s failed", key)
+        finally:
+            self.store.release(key)
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """Tell whether an ``If-None-Match`` header names ``etag`` (weakly) or is ``*``."""
+    if not header:
+        return False
+    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def _redirect(
+    environ: dict[str, Any], start_response: Callable[..., Any], location: str
+) -> list[bytes]:
+    query = environ.get("QUERY_STRING")
+    if query:
+        location += "?" + query
+    start_response(
+        "308 Permanent Redirect",
+        [("Location", location), ("Content-Length", "0"), ("Cache-Control", "no-cache")],
+    )
+    return []
+
+
+_COPIED = (
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SERVER_PROTOCOL",
+    "SCRIPT_NAME",
+    "HTTP_HOST",
+    "wsgi.url_scheme",
+    "wsgi.version",
+    "wsgi.errors",
+    "wsgi.multithread",
+    "wsgi.multiprocess",
+    "wsgi.run_once",
+)
+
+
+def _inner_environ(outer: dict[str, Any], path: str) -> dict[str, Any]:
+    """A plain GET of ``path`` on the same host: no query string, headers or cookies."""
+    inner = {name: outer[name] for name in _COPIED if name in outer}
+    inner.update(
+        {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.input": io.BytesIO(),
+        }
+    )
+    return inner
+
+
+def _closing(result: Iterable[bytes]) -> Iterator[bytes]:
+    """Iterate a WSGI body and close it, as a server does (which runs its close hooks)."""
+    try:
+        yield from result
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+
+
+class _OnClose:
+    """A WSGI body that runs ``callback`` once the server has sent it and closes it."""
+
+    def __init__(self, body: list[bytes], callback: Callable[[], None]) -> None:
+        self.body = body
+        self.callback = callback
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        self.callback()
+
+
+@dataclass
+class SubResponse:
+    """What a GET made inside the app answered."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def subrequest(app: Flask, environ: dict[str, Any], path: str) -> SubResponse:
+    """GET ``path`` through the whole app, cache included, as a plain client on this host would.
+
+    The body is read and closed as a WSGI server does, so what runs on close
+    (a stale entry's regeneration, and its lock's release) runs.
+    """
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], *_exc: Any) -> Any:
+        captured["status"] = int(status.split(" ", 1)[0])
+        captured["headers"] = dict(headers)
+        return None
+
+    inner = _inner_environ(environ, path)
+    inner["HTTP_ACCEPT"] = "application/json"
+    wsgi_app: Callable[..., Iterable[bytes]] = app.wsgi_app
+    body = b"".join(_closing(wsgi_app(inner, start_response)))
+    return SubResponse(captured["status"], captured["headers"], body)

@@ -1,0 +1,169 @@
+"""The miss path, inside Flask: run the view under its declaration and store what it made.
+
+The versions a response depends on are read before the view reads any data:
+as the first statement of the transaction the view's first query begins (a
+session event), or at once if a transaction is already open. SQLite then
+reads the versions and the data from one snapshot; PostgreSQL (read
+committed) reads the data no older than the versions. Either way an entry
+never records versions newer than its data. A view that turns out to read
+the request is dynamic, and does not pay for the read.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction
+
+from ..extensions import db
+from .adapter import current_request, raw_session
+from .middleware import KEY_ENVIRON, CacheMiddleware, etag_matches
+from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
+from .store import Entry
+from .versions import names_for, read_on
+
+# Headers that belong to one response, not to the stored representation.
+_UNSTORED_HEADERS = frozenset(
+    {"set-cookie", "date", "server", "content-length", "x-cache", "age", "cache-control", "etag"}
+)
+
+
+@dataclass
+class _Render:
+    """A render of a view that may be stored: what it depends on, what it has read."""
+
+    names: tuple[str, ...]
+    mode: str
+    reads: set[str] = field(default_factory=set)
+    versions: dict[str, int] | None = None
+
+    def going_dynamic(self) -> bool:
+        session = raw_session()
+        return self.mode == "auto" and bool(self.reads or getattr(session, "accessed", False))
+
+
+_render: contextvars.ContextVar[_Render | None] = contextvars.ContextVar(
+    "practice_cache_render", default=None
+)
+
+
+def _read_versions_first(
+    _session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    render = _render.get()
+    if render is None or render.versions is not None or render.going_dynamic():
+        return
+    render.versions = read_on(connection, render.names)
+
+
+def listen_for_renders() -> None:
+    """Read a render's versions as its first query (once per process)."""
+    if not event.contains(Session, "after_begin", _read_versions_first):
+        event.listen(Session, "after_begin", _read_versions_first)
+
+
+def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
+    """Run the matched view under its declaration (called by the app's dispatch_request)."""
+    req = current_request()
+    policy = policy_for(app, request.endpoint, request.method)
+    if policy is None:
+        return app.make_response(run_view())
+    key = request.environ.get(KEY_ENVIRON)
+    if request.method not in ("GET", "HEAD") or policy.mode == "force-dynamic" or key is None:
+        return mark_dynamic(app.make_response(run_view()))
+
+    middleware: CacheMiddleware = app.extensions["practice_cache_middleware"]
+    store = middleware.store
+    started = store.clock()
+    render = _Render(names_for(key, policy.tags), policy.mode)
+    session = db.session()
+    if session.in_transaction():
+        render.versions = read_on(session.connection(), render.names)
+    # Flask marks the session "accessed" whenever the proxy is touched; look at
+    # the object itself so that only the view's own reads count.
+    raw = raw_session()
+    accessed_before = bool(getattr(raw, "accessed", False))
+    if raw is not None:
+        raw.accessed = False
+    token = _render.set(render)
+    try:
+        with req.observe(blank=policy.mode == "force-static") as reads:
+            render.reads = reads
+            response = app.make_response(run_view())
+    finally:
+        _render.reset(token)
+    if raw is not None:
+        if raw.accessed:
+            reads.add("session")
+        raw.accessed = raw.accessed or accessed_before
+
+    if reads and policy.mode == "error":
+        raise StaticViewReadRequest(
+            f"view {request.endpoint!r} is declared cache_view('error') but read the request "
+            f"({', '.join(sorted(reads))}); declare it 'auto' or 'force-dynamic', "
+            "or stop reading the request"
+        )
+    if reads and (policy.mode == "auto" or "session" in reads):
+        return mark_dynamic(response)
+    if not _storable(response):
+        return mark_dynamic(response)
+    if render.versions is None:  # the view read no data
+        render.versions = read_on(session.connection(), render.names)
+
+    body = response.get_data()
+    entry = Entry(
+        status=response.status_code,
+        headers=[(k, v) for k, v in response.headers.items() if k.lower() not in _UNSTORED_HEADERS],
+        body=body,
+        etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        stored_at=started,
+        revalidate=policy.revalidate,
+        versions=render.versions,
+    )
+    if not store.put(key, entry):
+        return mark_dynamic(response)
+    now = store.clock()
+    if etag_matches(request.headers.get("If-None-Match"), entry.etag):
+        response = Response(status=304)
+    for name, value in middleware.headers(entry, "MISS", now):
+        response.headers[name] = value
+    return response
+
+
+def _storable(response: Response) -> bool:
+    return (
+        response.status_code == 200
+        and not response.is_streamed
+        and "Set-Cookie" not in response.headers
+        and not getattr(raw_session(), "modified", False)
+    )
+
+
+def mark_dynamic(response: Response) -> Response:
+    """Label a response as never stored, by us or by anyone downstream."""
+    response.headers["Cache-Control"] = DYNAMIC_CACHE_CONTROL
+    response.headers.pop("X-Cache", None)
+    return response
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """The cookie session, minus ``Vary: Cookie`` on responses that were stored.
+
+    Flask adds ``Vary: Cookie`` whenever anything touched the session during
+    the request (Flask-Login does, after every view). A stored response was
+    made by a view that did not read the session, so it does not vary by
+    cookie, and its MISS must carry the same headers as its HITs.
+    """
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if "X-Cache" in response.headers and not session.modified:
+            session.accessed = False
+        super().save_session(app, session, response)

@@ -1,0 +1,242 @@
+"""The shared store: stored responses in the Flask-Caching backend, and the regeneration lock.
+
+Nothing here decides whether an entry is current (``versions`` does): the
+store only keeps what it is given and hands it back, and every failure of the
+backend is a miss, logged as a warning at most once a minute. After a failure
+the backend is left alone for ``retry_seconds``, so a stopped or paused Redis
+costs one request one socket timeout, not every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask_caching.backends.nullcache import NullCache
+
+log = logging.getLogger(__name__)
+
+# Bytes of response bodies each worker keeps in memory (see ResponseStore.get).
+LOCAL_BODY_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class Entry:
+    """A stored response: plain data, never an ORM object."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str
+    stored_at: float
+    revalidate: int | None
+    # The database versions it was rendered under (see ``versions``).
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def age(self, now: float) -> int:
+        return max(0, int(now - self.stored_at))
+
+    def is_fresh(self, now: float) -> bool:
+        return self.revalidate is None or now - self.stored_at < self.revalidate
+
+    def head(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "headers": self.headers,
+            "etag": self.etag,
+            "stored_at": self.stored_at,
+            "revalidate": self.revalidate,
+            "versions": self.versions,
+        }
+
+
+class BackendUnavailable(Exception):
+    """The backend failed a moment ago and is being left alone."""
+
+
+class ResponseStore:
+    """Stored responses as a small head under the key plus the body under its ETag."""
+
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        clock: Callable[[], float],
+        lock_seconds: int,
+        cache_dir: Path | None,
+        version: str = "",
+        entry_seconds: int = 0,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.backend = backend
+        # Heads are filed under the code's version: a deploy starts with none,
+        # as a Next.js build does, and never serves what the old code rendered.
+        self.head_prefix = f"view:{version}:"
+        self.cache_dir = cache_dir
+        self.lock_dir = (
+            None if cache_dir is None else cache_dir.with_name(cache_dir.name + ".locks")
+        )
+        self.clock = clock
+        self.lock_seconds = lock_seconds
+        self.entry_seconds = entry_seconds
+        self.retry_seconds = retry_seconds
+        self._down_until = 0.0
+        self._last_warning = 0.0
+        self._bodies: dict[str, bytes] = {}
+        self._kept_bytes = 0
+        # NullCache stands in when the configured backend could not be created.
+        self.enabled = not isinstance(backend, NullCache)
+
+    # -- failures --------------------------------------------------------------------
+
+    def _check_up(self) -> None:
+        if not self.enabled:
+            raise BackendUnavailable("no cache backend")
+        if time.monotonic() < self._down_until:
+            raise BackendUnavailable("the cache backend failed a moment ago")
+
+    def _failed(self, action: str, exc: BaseException) -> None:
+        if isinstance(exc, BackendUnavailable):
+            return
+        now = time.monotonic()
+        self._down_until = now + self.retry_seconds
+        if now - self._last_warning > 60 or not self._last_warning:
+            self._last_warning = now
+            log.warning("cache %s failed, serving dynamically: %r", action, exc)
+
+    # -- entries ---------------------------------------------------------------------
+
+    def get(self, key: str) -> Entry | None:
+        """Return the stored response of ``key``, or None.
+
+        Each worker keeps the bodies it has read, under their ETag (a hash of
+        the body), so a hit usually reads only the small head from the backend.
+        """
+        try:
+            self._check_up()
+            head = self.backend.get(self.head_prefix + key)
+            if not isinstance(head, dict):
+                return None
+            body = self._bodies.get(head["etag"])
+            if body is None:
+                body = self.backend.get("body:" + head["etag"])
+                if not isinstance(body, bytes):
+                    return None
+                self._keep(head["etag"], body)
+            return Entry(body=body, **head)
+        except Exception as exc:
+            self._failed("read", exc)
+            return None
+
+    def _keep(self, etag: str, body: bytes) -> None:
+        self._bodies[etag] = body
+        self._kept_bytes += len(body)
+        while self._kept_bytes > LOCAL_BODY_BYTES and len(self._bodies) > 1:
+            oldest = next(iter(self._bodies))
+            self._kept_bytes -= len(self._bodies.pop(oldest))
+
+    def put(self, key: str, entry: Entry) -> bool:
+        """Store ``entry`` under ``key``; False when the backend refused it."""
+        previous = self._previous_etag(key)
+        try:
+            self._check_up()
+            timeout = self.entry_seconds
+            if not self.backend.set("body:" + entry.etag, entry.body, timeout=timeout):
+                raise OSError("the backend refused the body")
+            if not self.backend.set(self.head_prefix + key, entry.head(), timeout=timeout):
+                raise OSError("the backend refused the entry")
+        except Exception as exc:
+            self._failed("write", exc)
+            return False
+        if previous is not None and previous != entry.etag:
+            self.discard_body(previous)
+        return True
+
+    def _previous_etag(self, key: str) -> str | None:
+        # Apart from the write: an entry that cannot be read (a corrupt file)
+        # is simply replaced.
+        try:
+            self._check_up()
+            head = self.backend.get(self.head_prefix + key)
+            return str(head["etag"]) if isinstance(head, dict) else None
+        except Exception:
+            return None
+
+    def discard_body(self, etag: str) -> None:
+        """Drop a body no head points to any more (best effort: bodies also expire)."""
+        try:
+            self._check_up()
+            self.backend.delete("body:" + etag)
+        except Exception:
+            log.debug("dropping an old body failed", exc_info=True)
+
+    def clear(self) -> None:
+        self.backend.clear()
+        self._bodies.clear()
+        self._kept_bytes = 0
+
+    # -- the regeneration lock -------------------------------------------------------
+
+    def try_lock(self, key: str) -> bool:
+        """Take the lock that lets one worker of all regenerate ``key``.
+
+        The lock holds its expiry by the store's clock, so a worker that died
+        while regenerating leaves it for ``lock_seconds`` at most.
+        """
+        expires = self.clock() + self.lock_seconds
+        try:
+            self._check_up()
+            if self.lock_dir is None:
+                if self.backend.add("lock:" + key, expires, timeout=self.lock_seconds):
+                    return True
+                held = self.backend.get("lock:" + key)
+                if isinstance(held, float | int) and held > self.clock():
+                    return False
+                self.backend.set("lock:" + key, expires, timeout=self.lock_seconds)
+                return True
+            self.lock_dir.mkdir(parents=True, exist_ok=True)
+            path = self._lock_path(key)
+            if self._create_lock(path, expires):
+                return True
+            text = path.read_text()
+            if not text:
+                # Being written by the worker that just made it; a worker that
+                # died right there leaves it for lock_seconds of real time.
+                if time.time() - path.stat().st_mtime < self.lock_seconds:
+                    return False
+            elif float(text) > self.clock():
+                return False
+            path.unlink(missing_ok=True)  # left by a worker that died regenerating
+            return self._create_lock(path, expires)
+        except Exception as exc:
+            self._failed("lock", exc)
+            return False
+
+    @staticmethod
+    def _create_lock(path: Path, expires: float) -> bool:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as handle:
+            handle.write(repr(expires))
+        return True
+
+    def release(self, key: str) -> None:
+        try:
+            if self.lock_dir is None:
+                self.backend.delete("lock:" + key)
+            else:
+                self._lock_path(key).unlink(missing_ok=True)
+        except Exception as exc:
+            self._failed("unlock", exc)
+
+    def _lock_path(self, key: str) -> Path:
+        assert self.lock_dir is not None
+        return self.lock_dir / hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()

@@ -1,0 +1,97 @@
+"""Versions in the database: what makes a stored response current, or not.
+
+Every stored response depends on names: ``path:<its canonical path>`` and
+``tag:<t>`` for each tag its view declares. Each name has a version in the
+``cache_versions`` table (0 when it has no row). A write bumps the versions of
+what it changed *in its own transaction*, so they commit together with the
+data, or not at all. A render reads the versions before it reads any data
+(see ``render``), and stores them with the response; a hit is served only if
+the database still holds exactly those versions.
+
+So the database, not the cache backend, decides what is current: a backend
+that is full, read-only, stopped, paused, evicting or restored from an old
+copy can lose entries or fail to store them, but never make an old one
+current again; a render that raced a write recorded the old versions and is
+never served; and no clock orders anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from ..extensions import db
+from ..models import CacheVersion
+
+
+def names_for(path: str, tags: Iterable[str]) -> tuple[str, ...]:
+    """The names a stored response of ``path`` with these tags depends on."""
+    return ("path:" + path, *("tag:" + tag for tag in tags))
+
+
+def read_on(connection: Connection, names: Sequence[str]) -> dict[str, int]:
+    """Read the versions of ``names`` in ``connection``'s transaction (absent ones are 0)."""
+    rows = connection.execute(
+        select(CacheVersion.name, CacheVersion.version).where(CacheVersion.name.in_(names))
+    )
+    found = {name: int(version) for name, version in rows}
+    return {name: found.get(name, 0) for name in names}
+
+
+def is_current(recorded: Mapping[str, int], now: Mapping[str, int]) -> bool:
+    """Tell whether the versions a response recorded are still the database's."""
+    return all(now.get(name, 0) == version for name, version in recorded.items())
+
+
+class VersionReader:
+    """The hit path's read of the versions, before Flask, on a pooled DBAPI connection.
+
+    One indexed query; a raw connection skips the ORM and SQLAlchemy's
+    ``Connection`` (the hit path has no request context and no session).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+    def read(self, names: Sequence[str]) -> dict[str, int]:
+        marks = ", ".join([self.mark] * len(names))
+        sql = f"SELECT name, version FROM cache_versions WHERE name IN ({marks})"  # noqa: S608
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, tuple(names))
+            rows: list[Any] = list(cursor.fetchall())
+            cursor.close()
+        finally:
+            connection.close()
+        found = {str(name): int(version) for name, version in rows}
+        return {name: found.get(name, 0) for name in names}
+
+
+def bump(names: Iterable[str]) -> None:
+    """Add one to the version of each name, in the session's open write transaction.
+
+    Names are bumped in sorted order, so two writers lock the rows in the same
+    order and never deadlock (PostgreSQL).
+    """
+    ordered = sorted(set(names))
+    if not ordered:
+        return
+    session = db.session()
+    if not session.in_transaction():
+        raise RuntimeError(
+            "cache versions are bumped inside the write's transaction, before its commit"
+        )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CacheVersion).values([{"name": name, "version": 1} for name in ordered])
+    statement = statement.on_conflict_do_update(
+        index_elements=[CacheVersion.name],
+        set_={"version": CacheVersion.version + 1},
+    )
+    session.execute(statement)
