@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.conftest import bearer
+from tests.test_web_helpers import sign_in
 
 
 @pytest.fixture
@@ -109,10 +110,8 @@ def test_whoami_anonymous_token_and_session(
     bad = client.get("/api/whoami", headers=bearer("pp_wrong"))
     assert bad.status_code == 401
     # a session cookie signed in by Flask-Login
-    uid = make_user("sess")
-    with client.session_transaction() as session:
-        session["_user_id"] = str(uid)
-        session["_fresh"] = True
+    make_user("sess")
+    sign_in(client, "sess")
     assert client.get("/api/whoami").get_json()["user"] == {"name": "sess", "admin": False}
 
 

@@ -159,7 +159,10 @@ def test_after_signing_out_no_cookie_of_the_session_signs_anyone_in(server: Live
     register(server, "cat")
     http = requests.Session()
     sign_in(http, server, "cat", page_token(http, server, "/login"), remember=True)
-    copies = [{"session": http.cookies["session"]}, {"remember_token": http.cookies["remember_token"]}]
+    copies = [
+        {"session": http.cookies["session"]},
+        {"remember_token": http.cookies["remember_token"]},
+    ]
     other_device = requests.Session()
     sign_in(other_device, server, "cat", page_token(other_device, server, "/login"))
     for cookies in copies:  # each copy alone signs in, until...
