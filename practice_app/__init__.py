@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, init_logging, instance_path, load_config
@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import caching, cli, errors, models
+    from . import bodies, caching, cli, errors, models
     from .api import bp as api_bp
     from .api.schemas import Timestamp
     from .extensions import (
@@ -35,11 +35,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         limiter,
         login_manager,
         migrate,
-        write_intent,
     )
     from .meta import bp as meta_bp
     from .web import bp as web_bp
 
+    # First of the before_request hooks: CSRF and rate limits come after it.
+    bodies.init_app(app)
     db.init_app(app)
     init_sqlite(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -74,15 +75,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     errors.register_error_handlers(app)
     cli.register(app)
     caching.init_app(app)
-
-    @app.before_request
-    def declare_write_intent() -> None:
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            write_intent.set(True)
-
-    @app.teardown_request
-    def clear_write_intent(_exc: BaseException | None) -> None:
-        write_intent.set(False)
 
     @app.after_request
     def default_cache_control(response: Response) -> Response:

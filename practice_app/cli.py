@@ -10,7 +10,6 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import caching, services
 from .errors import FieldErrors
-from .extensions import write_intent
 
 users = AppGroup("users", help="Manage accounts.")
 tokens = AppGroup("tokens", help="Manage API tokens.")
@@ -35,7 +34,6 @@ def _read_password() -> str:
 @click.option("--if-empty", is_flag=True, help="Only when the catalogue has no problem.")
 def seed_command(if_empty: bool) -> None:
     """Load the sample problems that are not there yet."""
-    write_intent.set(True)
     if if_empty and services.problem_stats()["total"]:
         click.echo("The catalogue has problems already; nothing loaded.")
         return
@@ -48,7 +46,6 @@ def seed_command(if_empty: bool) -> None:
 @click.option("--admin", is_flag=True, help="Let this user change every problem.")
 def users_create(name: str, admin: bool) -> None:
     """Create an account; the password comes from a prompt or standard input."""
-    write_intent.set(True)
     if services.find_user(name) is not None:
         _fail(f"a user named {name!r} exists already.")
     password = _read_password()
@@ -66,7 +63,6 @@ def users_create(name: str, admin: bool) -> None:
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
 def tokens_create(name: str, label: str) -> None:
     """Create an API token for user NAME and print it once, on the last line."""
-    write_intent.set(True)
     user = services.find_user(name)
     if user is None:
         _fail(f"no user named {name!r}.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask
@@ -59,9 +61,23 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 api = Api()
 
-# Set for the duration of a request that may write (POST, PUT, PATCH, DELETE)
-# and by the CLI, so SQLite transactions take the write lock when they begin.
+# True inside ``writing()``: the transactions begun there are writers'.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+
+
+@contextlib.contextmanager
+def writing() -> Iterator[None]:
+    """Make the transactions begun inside the block writers': on SQLite, ``BEGIN IMMEDIATE``.
+
+    Only the transaction that writes takes SQLite's one write lock, and only
+    for as long as it runs: ``services`` end whatever read transaction the
+    request had open, then begin their writing one inside this block.
+    """
+    reset = write_intent.set(True)
+    try:
+        yield
+    finally:
+        write_intent.reset(reset)
 
 
 def init_sqlite(app: Flask) -> None:
@@ -70,9 +86,9 @@ def init_sqlite(app: Flask) -> None:
     WAL lets readers run beside the one writer; the busy timeout makes a writer
     wait for the lock instead of failing with "database is locked". A
     transaction that reads and then writes would still fail at once if another
-    worker committed in between (SQLITE_BUSY_SNAPSHOT), so transactions of
-    requests that may write begin with ``BEGIN IMMEDIATE``, taking the write lock
-    (with the busy timeout) before they read.
+    worker committed in between (SQLITE_BUSY_SNAPSHOT), so the transactions
+    begun inside ``writing()`` begin with ``BEGIN IMMEDIATE``, taking the write
+    lock (with the busy timeout) before they read; every other one is a reader.
     """
     timeout_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
 

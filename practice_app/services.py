@@ -6,25 +6,28 @@ same way for each. Reads that more than one caller needs live here too.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import caching
-from .errors import Conflict, FieldErrors, Forbidden, NotFound
-from .extensions import db
+from .errors import BadRequest, Conflict, FieldErrors, Forbidden, NotFound
+from .extensions import db, writing
 from .models import (
     DIFFICULTIES,
     ApiToken,
@@ -41,12 +44,81 @@ DUPLICATE_NAME = "A problem with this name already exists."
 SEED_AUTHOR = "curator"
 TOKEN_PREFIX = "pp_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-_MAX_ID = 2**63 - 1
-_ASCII_DIGITS = re.compile(r"[0-9]{1,19}")
+# The id columns are 32-bit INTEGER (PostgreSQL's int4): a larger id names nothing.
+MAX_ID = 2**31 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
+NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
+
+log = logging.getLogger(__name__)
 
 _problem_input = ProblemInput()
 _problem_patch = ProblemPatch()
 _user_input = UserInput()
+
+
+# -- transactions -------------------------------------------------------------------
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block as one transaction that writes: committed at its end, rolled back on error.
+
+    Whatever read transaction the request had open is ended first, so the
+    block's first statement begins the writer's own (``BEGIN IMMEDIATE`` on
+    SQLite, see ``extensions.writing``): SQLite's one write lock is held for
+    the writing transaction alone, never while a client sends its body, a
+    password is checked or a response is rendered. Objects loaded before are
+    expired, so the block reads them afresh; the ones it wrote are not expired
+    by its commit, so the answer shows what this write wrote, not what another
+    request committed since.
+    """
+    db.session.commit()  # nothing is pending here: this only ends the read transaction
+    session = db.session()
+    with writing():
+        try:
+            yield
+            session.expire_on_commit = False
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.expire_on_commit = True
+
+
+def _violates(err: IntegrityError, constraint: str) -> bool:
+    """Tell whether ``err`` is the unique index ``constraint`` refusing a value (and nothing else).
+
+    PostgreSQL (psycopg) names the constraint; SQLite names the table and
+    column in its message ("UNIQUE constraint failed: problems.name_key"),
+    which the naming convention turns into the constraint's name.
+    """
+    diag = getattr(err.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name is not None:
+        return bool(name == constraint)
+    message = str(err.orig)
+    if not message.startswith("UNIQUE constraint failed: "):
+        return False
+    columns = message.removeprefix("UNIQUE constraint failed: ").split(", ")
+    return [f"uq_{c.replace('.', '_')}" for c in columns] == [constraint]
+
+
+@contextmanager
+def _unique(constraint: str, field: str, message: str) -> Iterator[None]:
+    """Turn a violation of unique index ``constraint`` in the block into a Conflict on ``field``."""
+    try:
+        yield
+    except IntegrityError as err:
+        if not _violates(err, constraint):
+            raise
+        raise Conflict(field, message) from err
+
+
+def _refuse_nul(*values: str | None) -> None:
+    """Refuse a value the database cannot hold: PostgreSQL's text has no NUL."""
+    if any(value is not None and "\x00" in value for value in values):
+        raise BadRequest(NUL_REFUSED)
 
 
 # -- problems: reads --------------------------------------------------------------
@@ -55,11 +127,11 @@ _user_input = UserInput()
 def parse_problem_id(raw: str | int) -> int | None:
     """Return the id named by ``raw``, or None when it cannot be one (letters, 10^30, ...)."""
     if isinstance(raw, int):
-        return raw if 0 < raw <= _MAX_ID else None
+        return raw if 0 < raw <= MAX_ID else None
     if not _ASCII_DIGITS.fullmatch(raw):
         return None
     value = int(raw)
-    return value if 0 < value <= _MAX_ID else None
+    return value if 0 < value <= MAX_ID else None
 
 
 def get_problem(raw_id: str | int) -> Problem:
@@ -87,8 +159,9 @@ def search_problems(
     """Return one page of the problems whose name contains ``query`` in any case, and the total.
 
     Names are compared casefolded (so "é" finds "É"), and ``%`` and ``_`` in
-    the query are matched literally.
+    the query are matched literally. A NUL in the query or tag is a BadRequest.
     """
+    _refuse_nul(query, tag)
     conditions = [Problem.name_key.contains(name_key(query.strip()), autoescape=True)]
     if difficulty:
         conditions.append(Problem.difficulty == difficulty)
@@ -144,13 +217,32 @@ def _assign(problem: Problem, fields: Mapping[str, Any]) -> None:
         ]
 
 
-def _commit_problem(problem: Problem) -> None:
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise Conflict("name", DUPLICATE_NAME) from err
+def _save_problem(problem: Problem) -> None:
+    """Write ``problem`` and drop what shows it: inside the write transaction, before its commit."""
+    db.session.flush()
     caching.invalidate_problem(problem.id)
+
+
+def _lock_problem(problem_id: int) -> Problem:
+    """Read a problem afresh and lock its row until the transaction ends; NotFound when it is gone.
+
+    Edits and deletes of one problem take this lock first, so they run one
+    after the other, each on the state the one before committed (on SQLite the
+    write lock serialises them already; FOR UPDATE is not rendered there).
+    """
+    problem = db.session.scalar(
+        select(Problem)
+        .where(Problem.id == problem_id)
+        .with_for_update(of=Problem)
+        .execution_options(populate_existing=True)
+    )
+    if problem is None:
+        raise NotFound(PROBLEM_NOT_FOUND)
+    return problem
+
+
+def _unique_name() -> contextlib.AbstractContextManager[None]:
+    return _unique("uq_problems_name_key", "name", DUPLICATE_NAME)
 
 
 def require_editor(user: User | None, problem: Problem) -> None:
@@ -161,30 +253,39 @@ def require_editor(user: User | None, problem: Problem) -> None:
 
 def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:
     """Add a problem written by ``author``; a name that is taken is a Conflict."""
-    now = utc_now()
-    problem = Problem(author=author, created_at=now, updated_at=now)
-    _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
-    db.session.add(problem)
-    _commit_problem(problem)
+    with _unique_name(), write_transaction():
+        now = utc_now()
+        problem = Problem(author=author, created_at=now, updated_at=now)
+        _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
+        db.session.add(problem)
+        _save_problem(problem)
     return problem
 
 
 def update_problem(actor: User, problem: Problem, fields: Mapping[str, Any]) -> Problem:
-    """Change the given fields of ``problem`` (PATCH, and PUT with every field given)."""
-    require_editor(actor, problem)
-    _assign(problem, fields)
-    problem.updated_at = utc_now()
-    _commit_problem(problem)
+    """Change the given fields of ``problem`` (PATCH, and PUT with every field given).
+
+    NotFound when it was deleted meanwhile; a name that is taken is a Conflict.
+    """
+    problem_id = problem.id
+    with _unique_name(), write_transaction():
+        problem = _lock_problem(problem_id)
+        require_editor(actor, problem)
+        _assign(problem, fields)
+        problem.updated_at = utc_now()
+        _save_problem(problem)
     return problem
 
 
 def delete_problem(actor: User, problem: Problem) -> None:
-    """Remove ``problem``."""
-    require_editor(actor, problem)
+    """Remove ``problem``; NotFound when it was deleted meanwhile."""
     problem_id = problem.id
-    db.session.delete(problem)
-    db.session.commit()
-    caching.invalidate_problem(problem_id)
+    with write_transaction():
+        problem = _lock_problem(problem_id)
+        require_editor(actor, problem)
+        db.session.delete(problem)
+        db.session.flush()
+        caching.invalidate_problem(problem_id)
 
 
 # -- users and tokens ---------------------------------------------------------------
@@ -196,28 +297,32 @@ def create_user(name: str, password: str, *, admin: bool = False) -> User:
         fields = _user_input.load({"name": name, "password": password})
     except ValidationError as err:
         raise FieldErrors(flatten_messages(err.messages)) from err
-    user = User(
-        name=fields["name"],
-        name_key=name_key(fields["name"]),
-        password_hash=generate_password_hash(fields["password"]),
-        is_admin=admin,
-    )
-    db.session.add(user)
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise Conflict("name", "This name is taken.") from err
+    # Hashing takes a while: before the write transaction, not inside it.
+    password_hash = generate_password_hash(fields["password"])
+    with _unique("uq_users_name_key", "name", "This name is taken."), write_transaction():
+        user = User(
+            name=fields["name"],
+            name_key=name_key(fields["name"]),
+            password_hash=password_hash,
+            is_admin=admin,
+        )
+        db.session.add(user)
     return user
 
 
 def find_user(name: str) -> User | None:
     """Return the user with this name, in any case."""
+    if "\x00" in name:
+        return None  # no name holds one (the rules refuse control characters)
     return db.session.scalar(select(User).where(User.name_key == name_key(name.strip())))
 
 
 def authenticate(name: str, password: str) -> User | None:
-    """Return the user whose name and password these are, or None."""
+    """Return the user whose name and password these are, or None.
+
+    It only reads: no sign-in takes the write lock, least of all while the
+    password is checked.
+    """
     user = find_user(name)
     if user is None:
         # Spend the same time as a real check, so timing does not reveal names.
@@ -228,8 +333,8 @@ def authenticate(name: str, password: str) -> User | None:
 
 def end_sessions(user: User) -> None:
     """Sign ``user`` out everywhere: every session and remember-me cookie names the old token."""
-    user.session_token = new_session_token()
-    db.session.commit()
+    with write_transaction():
+        user.session_token = new_session_token()
 
 
 @functools.cache
@@ -244,22 +349,24 @@ def _token_digest(token: str) -> str:
 def create_token(user: User, label: str = "") -> tuple[ApiToken, str]:
     """Make a new API token for ``user``; return its row and the token, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(
-        user=user, label=label.strip()[:80], token_hash=_token_digest(token), prefix=token[:10]
-    )
-    db.session.add(row)
-    db.session.commit()
+    # A label is a note to oneself: characters it cannot show or store are dropped.
+    label = "".join(ch for ch in label.strip() if ch.isprintable())[:80]
+    with write_transaction():
+        row = ApiToken(user=user, label=label, token_hash=_token_digest(token), prefix=token[:10])
+        db.session.add(row)
     return row, token
 
 
 def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s tokens."""
-    row = db.session.get(ApiToken, token_id)
-    if row is None or row.user_id != user.id:
+    if not 0 < token_id <= MAX_ID:
         raise NotFound("Token not found")
-    if row.revoked_at is None:
-        row.revoked_at = utc_now()
-        db.session.commit()
+    with write_transaction():
+        row = db.session.get(ApiToken, token_id)
+        if row is None or row.user_id != user.id:
+            raise NotFound("Token not found")
+        if row.revoked_at is None:
+            row.revoked_at = utc_now()
     return row
 
 
@@ -274,15 +381,35 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
+    user: User = row.user
     now = utc_now()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        row.last_used_at = now
-        try:
-            db.session.commit()
-        except OperationalError:
-            # Last-used is a hint: a busy database must not fail the request.
-            db.session.rollback()
-    return row.user
+        _touch_token(row.id, now)
+    return user
+
+
+def _touch_token(token_id: int, now: datetime) -> None:
+    """Record that a token was used: a short write of its own, which never fails the request.
+
+    Last-used is a hint, so a busy or failing database only costs the hint;
+    the conditional update leaves alone a time another request wrote meanwhile.
+    """
+    try:
+        with write_transaction():
+            db.session.execute(
+                update(ApiToken)
+                .where(ApiToken.id == token_id)
+                .where(
+                    or_(
+                        ApiToken.last_used_at.is_(None),
+                        ApiToken.last_used_at < now - TOKEN_TOUCH_INTERVAL,
+                    )
+                )
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    except SQLAlchemyError as exc:
+        log.warning("could not record the use of API token %s: %r", token_id, exc)
 
 
 # -- sample data -----------------------------------------------------------------
@@ -296,18 +423,19 @@ def seed_problems() -> int:
     samples = json.loads(
         resources.files("practice_app").joinpath("seed_problems.json").read_text("utf-8")
     )
-    existing = set(db.session.scalars(select(Problem.name_key)))
-    added = []
-    for sample in samples:
-        fields = load_problem_fields(sample)
-        if name_key(fields["name"]) in existing:
-            continue
-        now = utc_now()
-        problem = Problem(author=author, created_at=now, updated_at=now)
-        _assign(problem, fields)
-        db.session.add(problem)
-        added.append(problem)
-    db.session.commit()
-    for problem in added:
-        caching.invalidate_problem(problem.id)
+    with _unique_name(), write_transaction():
+        existing = set(db.session.scalars(select(Problem.name_key)))
+        added = []
+        for sample in samples:
+            fields = load_problem_fields(sample)
+            if name_key(fields["name"]) in existing:
+                continue
+            now = utc_now()
+            problem = Problem(author=author, created_at=now, updated_at=now)
+            _assign(problem, fields)
+            db.session.add(problem)
+            added.append(problem)
+        db.session.flush()
+        for problem in added:
+            caching.invalidate_problem(problem.id)
     return len(added)

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from practice_app import create_app, services
 from practice_app.extensions import db
 from practice_app.models import User
+from tests.pg import Postgres, postgres_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -229,3 +230,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = start_server(tmp_path_factory.mktemp("live"))
     yield server
     stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster of its own for one test module, on a free port (tests/pg.py)."""
+    with postgres_cluster(free_port()) as cluster:
+        yield cluster

@@ -1,102 +1,19 @@
 """The same app on PostgreSQL, by configuration alone: migrations, API, races, search.
 
-Needs Debian's `postgresql` package (`.ci/run` installs it); a cluster is made
-in a temporary folder and started on a free port for this module.
+Needs Debian's `postgresql` package; conftest's ``postgres`` fixture makes a
+cluster in a temporary folder and starts it on a free port for this module.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.conftest import LiveServer, free_port, start_server, stop_server
-
-
-@dataclass
-class Postgres:
-    """A PostgreSQL cluster of this module: its URL, and a way to stop it early."""
-
-    url: str
-    stop: Callable[[], None]
-
-
-def _pg_bin() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail("PostgreSQL is not installed: apt-get install postgresql")
-    return Path(found[-1]).parent
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root; CI runs as root.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    bin_dir = _pg_bin()
-    folder = Path(tempfile.mkdtemp(prefix="practice-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data = folder / "data"
-    port = free_port()
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bin_dir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(folder / "log"),
-                "-w",
-                "-o",
-                f"-p {port} -k {folder} -c listen_addresses=127.0.0.1",
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-
-    def stop() -> None:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            check=False,
-            capture_output=True,
-        )
-
-    try:
-        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop)
-    finally:
-        stop()
-        shutil.rmtree(folder, ignore_errors=True)
+from tests.conftest import LiveServer, start_server, stop_server
+from tests.pg import Postgres
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,8 @@ MAX_PAGE_SIZE = 100
 QUERY_MAX = 200
 # The new API token, kept in the session between the POST and the one GET that shows it.
 NEW_TOKEN_KEY = "web.new_token"
-MAX_ID = 2**63 - 1
+# Larger ids name nothing (the id columns are 32-bit): 404 from the router.
+MAX_ID = services.MAX_ID
 
 bp.add_app_template_filter(render_markdown, "markdown")
 
