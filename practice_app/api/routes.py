@@ -110,7 +110,7 @@ class ProblemDetail(MethodView):
 class ProblemSearch(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, ProblemOut(many=True))
-    @bp.alt_response(400, description="q is missing or blank")
+    @bp.alt_response(400, description="q is missing or blank, or q or tag holds a NUL")
     def get(self, q: str, limit: int, offset: int, **filters: Any) -> Any:
         """Problems whose name contains q, in any case (dynamic: reads the query string).
 
