@@ -50,8 +50,21 @@ class Defaults:
     # FLASK_CACHE_TYPE=RedisCache and FLASK_CACHE_REDIS_URL for several machines.
     CACHE_TYPE = "FileSystemCache"
     CACHE_DIR: str | None = None  # None: instance/cache
-    CACHE_THRESHOLD = 0  # no pruning: one entry per cached URL, bounded by the catalogue
+    # Keys are canonical URLs, so entries are bounded by the views and the
+    # catalogue; the threshold is a backstop (pruning only loses entries,
+    # never makes an old one current: the database's versions decide that).
+    CACHE_THRESHOLD = 20_000
     CACHE_DEFAULT_TIMEOUT = 0
+    # Stored entries expire after a day, so ones no URL reaches any more go away.
+    CACHE_ENTRY_SECONDS = 86_400
+    # After a backend failure, leave it alone this long (serving dynamically).
+    CACHE_RETRY_SECONDS = 1.0
+    # Redis socket timeouts: a stopped or paused Redis costs a request this, at most.
+    CACHE_REDIS_TIMEOUT_SECONDS = 0.25
+    # None: stored responses say "public, no-cache" (a proxy or CDN must ask
+    # the app before each use). N: "public, s-maxage=M, stale-while-revalidate=M",
+    # M = N capped at the route's revalidate period, for a CDN the deploy purges.
+    CACHE_SHARED_MAX_AGE: int | None = None
     CACHE_KEY_PREFIX = "practice:"
     # What stored responses are filed under; None: a hash of the package's
     # files, so a deploy of other code starts with an empty cache.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -476,3 +475,13 @@ def test_the_default_version_is_a_hash_of_the_code() -> None:
 
     assert code_version() == code_version()
     assert len(code_version()) == 16
+
+
+def test_shared_max_age_opts_into_bounded_staleness(make_app: Callable[..., Flask]) -> None:
+    client = make_app(CACHE_SHARED_MAX_AGE=600).test_client()
+    for path, seconds in (("/api/clock/static", 600), ("/api/clock/revalidate", 300)):
+        for state in ("MISS", "HIT"):
+            response = client.get(path)
+            assert x_cache(response) == state
+            expected = f"public, s-maxage={seconds}, stale-while-revalidate={seconds}"
+            assert response.headers["Cache-Control"] == expected

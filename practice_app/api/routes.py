@@ -69,12 +69,12 @@ class ProblemList(MethodView):
         return problem, 201, _problem_location(problem)
 
 
-@bp.route("/problems/<problem_id>", endpoint="problem_detail")
+@bp.route("/problems/<problem_id:problem_id>", endpoint="problem_detail")
 class ProblemDetail(MethodView):
     @cache_view("auto", tags=("problems",))
     @bp.response(200, ProblemOut)
     @bp.alt_response(404, description="Problem not found")
-    def get(self, problem_id: str) -> Any:
+    def get(self, problem_id: int | str) -> Any:
         """One problem."""
         return services.get_problem(problem_id)
 
@@ -83,7 +83,7 @@ class ProblemDetail(MethodView):
     @bp.arguments(ProblemInput)
     @bp.response(200, ProblemOut)
     @bp.alt_response(403, description="Not its author nor an admin")
-    def put(self, fields: dict[str, Any], problem_id: str) -> Any:
+    def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Replace a problem: fields left out take their defaults."""
         return services.update_problem(g.api_user, services.get_problem(problem_id), fields)
 
@@ -92,7 +92,7 @@ class ProblemDetail(MethodView):
     @bp.arguments(ProblemPatch)
     @bp.response(200, ProblemOut)
     @bp.alt_response(403, description="Not its author nor an admin")
-    def patch(self, fields: dict[str, Any], problem_id: str) -> Any:
+    def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Change the given fields of a problem."""
         return services.update_problem(g.api_user, services.get_problem(problem_id), fields)
 
@@ -100,7 +100,7 @@ class ProblemDetail(MethodView):
     @token_required
     @bp.response(204)
     @bp.alt_response(403, description="Not its author nor an admin")
-    def delete(self, problem_id: str) -> Any:
+    def delete(self, problem_id: int | str) -> Any:
         """Remove a problem."""
         services.delete_problem(g.api_user, services.get_problem(problem_id))
         return Response(status=204)

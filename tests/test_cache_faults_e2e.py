@@ -1,0 +1,329 @@
+"""End to end: read-after-write holds whatever the cache does (gunicorn, 3 or 4 workers).
+
+Every test makes a write, is answered, and then reads through every worker
+and by every spelling of the URL, with the cache working, failing or
+recovering: no read may show the old data.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+
+from tests.conftest import LiveServer
+from tests.test_caching_e2e import (  # noqa: F401  (redis_url is a fixture)
+    LOGGED,
+    create_token,
+    read_everywhere,
+    redis_url,
+    serving,
+)
+
+
+def spellings(problem_id: int) -> list[str]:
+    """Ways to write one problem's URL that Werkzeug routes to its view."""
+    return [
+        f"/api/problems/{problem_id}",
+        f"//api/problems/{problem_id}",
+        f"///api/problems/{problem_id}",
+        f"/api/problems/0{problem_id}",
+        f"/api/problems/000{problem_id}",
+        f"//api/problems/00{problem_id}",
+        f"/api/problem%73/{problem_id}",
+    ]
+
+
+LIST_SPELLINGS = ["/api/problems", "//api/problems", "///api/problems", "/api/problem%73"]
+
+
+def get(server: LiveServer, path: str, **kwargs: Any) -> requests.Response:
+    return requests.get(server.url(path), timeout=10, **kwargs)
+
+
+def assert_shows(server: LiveServer, problem_id: int, name: str | None) -> None:
+    """Every spelling, on (very likely) every worker, shows ``name`` (None: deleted)."""
+    for path in spellings(problem_id):
+        for _ in range(6):
+            raw = get(server, path, allow_redirects=False)
+            if raw.status_code == 308:
+                assert raw.headers["Location"] == f"/api/problems/{problem_id}", path
+            followed = get(server, path)
+            if name is None:
+                assert followed.status_code == 404, (path, followed.text)
+            else:
+                assert followed.status_code == 200, (path, followed.text)
+                assert followed.json()["name"] == name, (path, followed.headers.get("X-Cache"))
+    for path in LIST_SPELLINGS:
+        for _ in range(6):
+            names = {p["id"]: p["name"] for p in get(server, path).json()}
+            assert names.get(problem_id) == name, (path, names)
+    stats = get(server, "//api/stats").json()
+    assert stats["total"] == len(get(server, "/api/problems").json())
+
+
+def write(
+    server: LiveServer, auth: dict[str, str], method: str, path: str, **json: Any
+) -> requests.Response:
+    response = requests.request(
+        method, server.url(path), json=json or None, headers=auth, timeout=10
+    )
+    assert response.status_code in (200, 201, 204), response.text
+    return response
+
+
+# -- URL spellings -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serving(tmp_path_factory.mktemp("cache-faults"), workers=3, extra_env=LOGGED) as live:
+        yield live
+
+
+def test_every_spelling_shows_every_write(server: LiveServer) -> None:
+    auth = create_token(server, "speller")
+    made = write(server, auth, "POST", "/api/problems", name="Spelled Once")
+    problem_id = made.json()["id"]
+    assert_shows(server, problem_id, "Spelled Once")
+    write(server, auth, "PATCH", f"//api/problems/0{problem_id}", name="Spelled Twice")
+    assert_shows(server, problem_id, "Spelled Twice")
+    write(server, auth, "DELETE", f"/api/problems/{problem_id}")
+    assert_shows(server, problem_id, None)
+
+
+def test_a_non_canonical_spelling_is_redirected_to_the_canonical_url(server: LiveServer) -> None:
+    raw = get(server, "//api/problems?x=1", allow_redirects=False)
+    assert (raw.status_code, raw.headers["Location"]) == (308, "/api/problems?x=1")
+    head = requests.head(server.url("/api/problems/0001"), timeout=10)
+    assert (head.status_code, head.headers["Location"]) == (308, "/api/problems/1")
+    # Text that cannot be an id is no spelling of one.
+    for path in ("/api/problems/1.", "/api/problems/x", "/api/problems/2147483648"):
+        missing = get(server, path, allow_redirects=False)
+        assert missing.status_code == 404, path
+        assert missing.json() == {"error": "Problem not found"}
+
+
+def test_inventing_urls_does_not_grow_the_store(server: LiveServer) -> None:
+    auth = create_token(server, "inventor")
+    problem_id = write(server, auth, "POST", "/api/problems", name="Invented").json()["id"]
+    get(server, f"/api/problems/{problem_id}")
+    cache_dir = server.instance / "cache"
+
+    def stored() -> int:
+        return sum(1 for _ in cache_dir.iterdir())
+
+    before = stored()
+    for slashes in range(2, 300):
+        response = get(server, "/" * slashes + f"api/problems/{problem_id}", allow_redirects=False)
+        assert response.status_code == 308
+    for zeros in range(1, 50):
+        response = get(server, f"/api/problems/{'0' * zeros}{problem_id}", allow_redirects=False)
+        assert response.status_code in (308, 404)  # redirected, or too long to be an id
+    assert stored() == before
+
+
+def test_a_corrupt_cache_file_is_replaced(server: LiveServer) -> None:
+    get(server, "/api/clock/static")
+    cache_dir = server.instance / "cache"
+    for path in cache_dir.iterdir():
+        if path.is_file():
+            path.write_bytes(b"\x00\x00\x00\x00garbage that is not a pickle")
+    first = get(server, "/api/clock/static")
+    assert first.status_code == 200
+    states = {get(server, "/api/clock/static").headers.get("X-Cache") for _ in range(12)}
+    assert "HIT" in states, states
+
+
+# -- a full disk -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs for the cache directory."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.fail(f"a full disk is tested on a small tmpfs, which needs mount: {made.stderr}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(folder: Path) -> Path:
+    filler = folder / "filler"
+    with filler.open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_never_serves_old_data(tmp_path: Path, small_disk: Path) -> None:
+    env = {**LOGGED, "FLASK_CACHE_DIR": str(small_disk / "cache")}
+    with serving(tmp_path, workers=3, extra_env=env) as server:
+        auth = create_token(server, "filler")
+        problem_id = write(server, auth, "POST", "/api/problems", name="Before").json()["id"]
+        read_everywhere(server, "/api/problems", lambda r: None)
+        read_everywhere(server, f"/api/problems/{problem_id}", lambda r: None)
+        filler = fill(small_disk)
+        write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="During")
+        assert_shows(server, problem_id, "During")
+        filler.unlink()
+        assert_shows(server, problem_id, "During")
+        filler = fill(small_disk)
+        write(server, auth, "DELETE", f"/api/problems/{problem_id}")
+        assert_shows(server, problem_id, None)
+        filler.unlink()
+        assert_shows(server, problem_id, None)
+
+        def empty(response: requests.Response) -> None:
+            assert response.json() == []
+
+        # And the cache works again.
+        read_everywhere(server, "/api/problems", empty)
+
+
+# -- Redis out of memory, and paused ----------------------------------------------------
+
+
+def redis_env(url: str) -> dict[str, str]:
+    return {**LOGGED, "FLASK_CACHE_TYPE": "RedisCache", "FLASK_CACHE_REDIS_URL": url}
+
+
+def test_redis_out_of_memory_never_serves_old_data(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    with serving(tmp_path, workers=3, extra_env=redis_env(redis_url)) as server:
+        auth = create_token(server, "oom")
+        problem_id = write(server, auth, "POST", "/api/problems", name="Roomy").json()["id"]
+        read_everywhere(server, "/api/problems", lambda r: None)
+        read_everywhere(server, f"/api/problems/{problem_id}", lambda r: None)
+        client.config_set("maxmemory-policy", "noeviction")
+        client.config_set("maxmemory", "1")
+        try:
+            with pytest.raises(redis.ResponseError, match="maxmemory"):
+                client.set("probe", "x")
+            write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="Cramped")
+            assert_shows(server, problem_id, "Cramped")
+        finally:
+            client.config_set("maxmemory", "0")
+        assert_shows(server, problem_id, "Cramped")
+        client.config_set("maxmemory", "1")
+        try:
+            write(server, auth, "DELETE", f"/api/problems/{problem_id}")
+            assert_shows(server, problem_id, None)
+        finally:
+            client.config_set("maxmemory", "0")
+        assert_shows(server, problem_id, None)
+        assert "invalidation failed" not in server.log()
+    client.close()
+
+
+def redis_pid(url: str) -> int:
+    client = redis.Redis.from_url(url)
+    try:
+        return int(client.info("server")["process_id"])
+    finally:
+        client.close()
+
+
+def test_a_paused_redis_costs_little_and_serves_nothing_old(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+) -> None:
+    with serving(tmp_path, workers=3, extra_env=redis_env(redis_url)) as server:
+        auth = create_token(server, "pauser")
+        problem_id = write(server, auth, "POST", "/api/problems", name="Awake").json()["id"]
+        read_everywhere(server, "/api/problems", lambda r: None)
+        read_everywhere(server, f"/api/problems/{problem_id}", lambda r: None)
+        pid = redis_pid(redis_url)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            slowest = 0.0
+            for _ in range(12):
+                started = time.monotonic()
+                assert get(server, "/api/problems").status_code == 200
+                slowest = max(slowest, time.monotonic() - started)
+            # A fraction of a second at most (the Redis socket timeout), not 10 s.
+            assert slowest < 2.0, slowest
+            write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="Asleep")
+            assert_shows(server, problem_id, "Asleep")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # Redis wakes up holding the old entries: they are never served.
+        assert_shows(server, problem_id, "Asleep")
+
+
+# -- concurrent readers and writers ------------------------------------------------------
+
+
+def test_no_read_after_an_acknowledged_write_is_stale(tmp_path: Path) -> None:
+    """200 PATCHes one after another, four readers; each read shows the last acknowledged one."""
+    with serving(tmp_path, workers=3) as server:
+        auth = create_token(server, "racer")
+        problem_id = write(server, auth, "POST", "/api/problems", name="Race 0").json()["id"]
+        acknowledged = [0]
+        done = threading.Event()
+        stale: list[tuple[str, int, int]] = []
+        reads = [0]
+
+        def version(name: str) -> int:
+            return int(name.split()[-1])
+
+        def reader(path: str) -> None:
+            session = requests.Session()
+            while not done.is_set():
+                floor = acknowledged[0]
+                body = session.get(server.url(path), timeout=10).json()
+                name = (
+                    body["name"]
+                    if isinstance(body, dict)
+                    else next(p["name"] for p in body if p["id"] == problem_id)
+                )
+                reads[0] += 1
+                if version(name) < floor:
+                    stale.append((path, version(name), floor))
+
+        paths = ["/api/problems", f"/api/problems/{problem_id}"] * 2
+        threads = [threading.Thread(target=reader, args=(path,)) for path in paths]
+        for thread in threads:
+            thread.start()
+        try:
+            session = requests.Session()
+            for number in range(1, 201):
+                patched = session.patch(
+                    server.url(f"/api/problems/{problem_id}"),
+                    json={"name": f"Race {number}"},
+                    headers=auth,
+                    timeout=10,
+                )
+                assert patched.status_code == 200, patched.text
+                acknowledged[0] = number
+        finally:
+            done.set()
+            for thread in threads:
+                thread.join()
+        assert stale == [], stale[:5]
+        assert reads[0] > 200
