@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, inspect, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -241,6 +241,12 @@ def _lock_problem(problem_id: int) -> Problem:
     return problem
 
 
+def _id_of(problem: Problem) -> int:
+    """The id of a loaded problem, without reading its row again (it may be gone by now)."""
+    identity: tuple[Any, ...] | None = inspect(problem).identity
+    return int(identity[0]) if identity else problem.id
+
+
 def _unique_name() -> contextlib.AbstractContextManager[None]:
     return _unique("uq_problems_name_key", "name", DUPLICATE_NAME)
 
@@ -267,7 +273,7 @@ def update_problem(actor: User, problem: Problem, fields: Mapping[str, Any]) -> 
 
     NotFound when it was deleted meanwhile; a name that is taken is a Conflict.
     """
-    problem_id = problem.id
+    problem_id = _id_of(problem)
     with _unique_name(), write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
@@ -279,7 +285,7 @@ def update_problem(actor: User, problem: Problem, fields: Mapping[str, Any]) -> 
 
 def delete_problem(actor: User, problem: Problem) -> None:
     """Remove ``problem``; NotFound when it was deleted meanwhile."""
-    problem_id = problem.id
+    problem_id = _id_of(problem)
     with write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
