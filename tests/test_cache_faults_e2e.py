@@ -279,9 +279,16 @@ def test_a_paused_redis_costs_little_and_serves_nothing_old(
 # -- concurrent readers and writers ------------------------------------------------------
 
 
-def test_no_read_after_an_acknowledged_write_is_stale(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backends", ["sqlite+files", "postgresql+redis"])
+def test_no_read_after_an_acknowledged_write_is_stale(
+    tmp_path: Path, backends: str, request: pytest.FixtureRequest
+) -> None:
     """200 PATCHes one after another, four readers; each read shows the last acknowledged one."""
-    with serving(tmp_path, workers=3) as server:
+    env: dict[str, str] = {}
+    if backends == "postgresql+redis":
+        env = redis_env(request.getfixturevalue("redis_url"))
+        env["FLASK_SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("postgres").url
+    with serving(tmp_path, workers=3, extra_env=env) as server:
         auth = create_token(server, "racer")
         problem_id = write(server, auth, "POST", "/api/problems", name="Race 0").json()["id"]
         acknowledged = [0]
