@@ -11,6 +11,7 @@ from ..models import DIFFICULTIES
 from .parsing import BAD_REQUEST
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
+NO_NUL = r"^[^\u0000]*$"
 
 
 class Timestamp(fields.Field):
@@ -48,12 +49,14 @@ class SearchArgs(Schema):
         required=True,
         validate=validate.Regexp(r"[\s\S]*\S", error="Query parameter required"),
         metadata={
-            "description": "Part of the name, in any case. Missing or blank: 400.",
+            "description": "Part of the name, in any case. Missing or blank, or with a NUL: 400.",
+            # What the document promises: not blank, and no NUL (services refuse it).
+            "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
             BAD_REQUEST: "Query parameter required",
         },
     )
     difficulty = fields.String(validate=validate.OneOf(DIFFICULTIES))
-    tag = fields.String()
+    tag = fields.String(metadata={"description": "With a NUL: 400.", "pattern": NO_NUL})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
 
