@@ -105,3 +105,13 @@ def deletes_racing_edits(server: LiveServer, token: str, *, threads: int = 8) ->
         assert set(statuses[:-1]) <= {200}, statuses
         assert statuses[-1] == 404, statuses
     assert requests.get(url, timeout=10).status_code == 404
+
+
+def ids_are_never_reused(server: LiveServer, token: str) -> None:
+    """Delete the newest problem, then create one: it gets a new id, not the deleted one's."""
+    newest = create_problem(server, token, f"Newest {uuid.uuid4().hex[:8]}")
+    gone = requests.delete(server.url(f"/api/problems/{newest}"), headers=bearer(token), timeout=10)
+    assert gone.status_code == 204, gone.text
+    after = create_problem(server, token, f"After {uuid.uuid4().hex[:8]}")
+    assert after > newest
+    assert requests.get(server.url(f"/api/problems/{newest}"), timeout=10).status_code == 404

@@ -199,7 +199,9 @@ def test_a_full_disk_never_serves_old_data(tmp_path: Path, small_disk: Path) -> 
         def empty(response: requests.Response) -> None:
             assert response.json() == []
 
-        # And the cache works again.
+        # And the cache works again, once each worker's pause after a failure
+        # (FLASK_CACHE_RETRY_SECONDS, 1 s) is over.
+        time.sleep(1.5)
         read_everywhere(server, "/api/problems", empty)
 
 

@@ -15,7 +15,12 @@ import requests
 
 from tests.conftest import LiveServer, bearer, start_server, stop_server
 from tests.pg import Postgres
-from tests.races import concurrent_edits_of_one_problem, create_problem, deletes_racing_edits
+from tests.races import (
+    concurrent_edits_of_one_problem,
+    create_problem,
+    deletes_racing_edits,
+    ids_are_never_reused,
+)
 from tests.test_web_e2e import csrf, register
 
 NUL = "\x00"
@@ -157,3 +162,7 @@ def test_search_limit_and_offset_bounds_on_postgres(server: LiveServer, token: s
     )
     assert page.status_code == 200
     assert re.search(r"Bounded Search", page.text) is None
+
+
+def test_ids_are_never_reused(server: LiveServer, token: str) -> None:
+    ids_are_never_reused(server, token)

@@ -22,7 +22,7 @@ import requests
 from werkzeug.security import generate_password_hash
 
 from tests.conftest import LiveServer, bearer, start_server, stop_server
-from tests.races import concurrent_edits_of_one_problem, deletes_racing_edits
+from tests.races import concurrent_edits_of_one_problem, deletes_racing_edits, ids_are_never_reused
 from tests.test_web_e2e import csrf
 
 MIB = 1024 * 1024
@@ -250,3 +250,7 @@ def test_a_chunked_form_over_1_mib_is_413(server: LiveServer) -> None:
     status, answer = raw_request(server, head, chunked(form))
     assert status == 413
     assert b"larger than 1 MiB" in answer
+
+
+def test_ids_are_never_reused(server: LiveServer, tokens: dict[str, str]) -> None:
+    ids_are_never_reused(server, tokens["writer"])
