@@ -167,6 +167,14 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def user_token(self, name: str, password: str = PASSWORD) -> str:
+        """Create user ``name`` with the CLI and return a new API token of theirs."""
+        made = self.flask("users", "create", name, stdin=password + "\n")
+        assert made.returncode == 0, made.stderr
+        issued = self.flask("tokens", "create", name)
+        assert issued.returncode == 0, issued.stderr
+        return issued.stdout.strip().splitlines()[-1]
+
 
 def start_server(
     folder: Path, *, workers: int = 3, extra_env: dict[str, str] | None = None

@@ -58,11 +58,7 @@ def serving(folder: Path, **kwargs: Any) -> Iterator[LiveServer]:
 
 def create_token(server: LiveServer, name: str = "ed") -> dict[str, str]:
     """Create a user and a token with the CLI; return the Authorization header."""
-    made = server.flask("users", "create", name, stdin=PASSWORD + "\n")
-    assert made.returncode == 0, made.stderr
-    issued = server.flask("tokens", "create", name)
-    assert issued.returncode == 0, issued.stderr
-    return bearer(issued.stdout.strip().splitlines()[-1])
+    return bearer(server.user_token(name, PASSWORD))
 
 
 def workers(server: LiveServer) -> set[str]:

@@ -29,10 +29,7 @@ def pg_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> I
 
 @pytest.fixture(scope="module")
 def token(pg_server: LiveServer) -> str:
-    assert pg_server.flask("users", "create", "pg", stdin="pg-password-1\n").returncode == 0
-    result = pg_server.flask("tokens", "create", "pg")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return pg_server.user_token("pg", "pg-password-1")
 
 
 def test_seed_and_list_on_postgres(pg_server: LiveServer) -> None:

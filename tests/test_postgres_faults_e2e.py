@@ -43,10 +43,7 @@ def server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="module")
 def token(server: LiveServer) -> str:
-    assert server.flask("users", "create", "pgf", stdin="pg-password-1\n").returncode == 0
-    result = server.flask("tokens", "create", "pgf")
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().splitlines()[-1]
+    return server.user_token("pgf", "pg-password-1")
 
 
 @pytest.fixture(scope="module")

@@ -42,18 +42,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     stop_server(live)
 
 
-def make_user(server: LiveServer, name: str) -> str:
-    """Create a user with PASSWORD; return a new API token of theirs."""
-    created = server.flask("users", "create", name, stdin=f"{PASSWORD}\n")
-    assert created.returncode == 0, created.stderr
-    token = server.flask("tokens", "create", name)
-    assert token.returncode == 0, token.stderr
-    return token.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def tokens(server: LiveServer) -> dict[str, str]:
-    return {name: make_user(server, name) for name in ("writer", "other", "slowpoke")}
+    return {name: server.user_token(name, PASSWORD) for name in ("writer", "other", "slowpoke")}
 
 
 def database(server: LiveServer) -> Path:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 KEY_ENVIRON = "practice.cache.key"
 # Set in the environ of the render that refreshes a stale entry.
 REGENERATE_ENVIRON = "practice.cache.regenerate"
+# Spellings of URLs whose routing each worker remembers.
+TARGETS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,29 @@ class CacheMiddleware:
         self.store = store
         self.versions = versions
         self.shared_max_age = shared_max_age
+        # Where recent spellings route: most requests repeat a few URLs, and
+        # routing then building back is a third of a hit's time. Bounded, so
+        # invented spellings only push older ones out.
+        self._targets: OrderedDict[tuple[str, str], Target] = OrderedDict()
+
+    def target(self, environ: dict[str, Any]) -> Target | None:
+        """``resolve``, remembered for the last TARGETS_KEPT spellings that reach a view."""
+        spelling = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
+        found = self._targets.get(spelling)
+        if found is not None:
+            return found
+        found = resolve(self.app, environ)
+        if found is not None:
+            self._targets[spelling] = found
+            while len(self._targets) > TARGETS_KEPT:
+                self._targets.popitem(last=False)
+        return found
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         method = environ.get("REQUEST_METHOD")
         if method not in ("GET", "HEAD") or REGENERATE_ENVIRON in environ:
             return self.wsgi_app(environ, start_response)
-        target = resolve(self.app, environ)
+        target = self.target(environ)
         if target is None:
             return self.wsgi_app(environ, start_response)
         if not target.canonical:
@@ -163,8 +183,8 @@ def etag_matches(header: str | None, etag: str) -> bool:
 def _redirect(
     environ: dict[str, Any], start_response: Callable[..., Any], location: str
 ) -> list[bytes]:
-    query = environ.get("QUERY_STRING")
-    if query:
+    query = environ.get("QUERY_STRING", "")
+    if query and query.isprintable():
         location += "?" + query
     start_response(
         "308 Permanent Redirect",

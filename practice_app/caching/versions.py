@@ -17,6 +17,7 @@ never served; and no clock orders anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -48,27 +49,42 @@ def is_current(recorded: Mapping[str, int], now: Mapping[str, int]) -> bool:
 
 
 class VersionReader:
-    """The hit path's read of the versions, before Flask, on a pooled DBAPI connection.
+    """The hit path's read of the versions, before Flask, on a DBAPI connection of its own.
 
-    One indexed query; a raw connection skips the ORM and SQLAlchemy's
-    ``Connection`` (the hit path has no request context and no session).
+    One indexed query in autocommit mode, so each read sees the latest
+    commit. Each thread keeps its connection (checking one out of the pool
+    for every hit costs more than the query); a connection that fails is
+    thrown away, and the next read opens another.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = self.engine.raw_connection()
+            driver: Any = connection.driver_connection
+            if hasattr(driver, "autocommit"):
+                driver.autocommit = True  # psycopg; SQLite's connections already are
+            self._local.connection = connection
+        return connection
 
     def read(self, names: Sequence[str]) -> dict[str, int]:
         marks = ", ".join([self.mark] * len(names))
         sql = f"SELECT name, version FROM cache_versions WHERE name IN ({marks})"  # noqa: S608
-        connection = self.engine.raw_connection()
+        connection = self._connection()
         try:
             cursor = connection.cursor()
             cursor.execute(sql, tuple(names))
             rows: list[Any] = list(cursor.fetchall())
             cursor.close()
-        finally:
-            connection.close()
+        except Exception:
+            self._local.connection = None
+            connection.invalidate()
+            raise
         found = {str(name): int(version) for name, version in rows}
         return {name: found.get(name, 0) for name in names}
 
