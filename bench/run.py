@@ -286,12 +286,12 @@ def expect_hit(port: int, path: str) -> Captured:
 
 def time_misses(app: Any, port: int, path: str, count: int) -> list[float]:
     """Milliseconds of ``count`` sequential GETs of ``path``, the cache cleared before each."""
-    from practice_app import caching
+    from practice_app import services
 
     times = []
     for _ in range(count):
         with app.app_context():
-            caching.clear()
+            services.clear_cache()
         started = time.perf_counter()
         status, headers, _body = request(port, path)
         times.append((time.perf_counter() - started) * 1000)

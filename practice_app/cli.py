@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from . import caching, services
+from . import services
 from .errors import FieldErrors
 
 users = AppGroup("users", help="Manage accounts.")
@@ -75,7 +75,7 @@ def tokens_create(name: str, label: str) -> None:
 @cache_group.command("clear")
 def cache_clear() -> None:
     """Drop every stored response (the static clock included)."""
-    caching.clear()
+    services.clear_cache()
     click.echo("Cache cleared.")
 
 

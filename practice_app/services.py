@@ -294,6 +294,13 @@ def delete_problem(actor: User, problem: Problem) -> None:
         caching.invalidate_problem(problem_id)
 
 
+def clear_cache() -> None:
+    """Drop every stored response: stale in every worker at once, then gone from the backend."""
+    with write_transaction():
+        caching.invalidate_all()
+    caching.clear()
+
+
 # -- users and tokens ---------------------------------------------------------------
 
 

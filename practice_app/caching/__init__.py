@@ -40,7 +40,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..extensions import cache, db
-from .invalidation import clear, invalidate_problem, invalidate_tag
+from .invalidation import clear, invalidate_all, invalidate_problem, invalidate_tag
 from .middleware import CacheMiddleware, SubResponse, resolve, subrequest
 from .policy import (
     DYNAMIC_CACHE_CONTROL,
@@ -71,6 +71,7 @@ __all__ = [
     "code_version",
     "dispatch",
     "init_app",
+    "invalidate_all",
     "invalidate_problem",
     "invalidate_tag",
     "mark_dynamic",

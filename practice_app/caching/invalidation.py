@@ -8,7 +8,7 @@ from werkzeug.routing import BuildError
 
 from .adapter import current_flask_app
 from .policy import policy_for
-from .versions import bump
+from .versions import ALL, bump
 
 
 def invalidate_problem(problem_id: int) -> None:
@@ -42,6 +42,15 @@ def invalidate_tag(tag: str, **values: Any) -> None:
     bump("path:" + path for path in paths)
 
 
+def invalidate_all() -> None:
+    """Make stale every stored response, in the write transaction that calls it."""
+    bump([ALL])
+
+
 def clear() -> None:
-    """Drop every stored response from the backend."""
+    """Drop every stored response from the backend and from this worker's memory.
+
+    Other workers' copies in memory are made stale by :func:`invalidate_all`,
+    which ``services.clear_cache`` calls first.
+    """
     current_flask_app().extensions["practice_cache"].clear()

@@ -120,16 +120,34 @@ class CacheMiddleware:
         return body
 
     def current_entry(self, key: str) -> Entry | None:
-        """The stored entry of ``key`` if the database still holds its versions."""
+        """The stored entry of ``key`` if the database still holds its versions.
+
+        The entry this worker last saw for ``key`` is tried first: when the
+        database still holds its versions (and it has not expired), the hit
+        costs one indexed query and no read of the shared backend. Otherwise
+        the shared copy, which another worker may have made since.
+        """
+        recent = self.store.recent(key)
+        now: dict[str, int] | None = None
+        if recent is not None and recent.versions and recent.is_fresh(self.store.clock()):
+            now = self._versions(recent.versions)
+            if now is None:
+                return None
+            if is_current(recent.versions, now):
+                return recent
         entry = self.store.get(key)
         if entry is None or not entry.versions:
             return None
+        if now is None or now.keys() != entry.versions.keys():
+            now = self._versions(entry.versions)
+        return entry if now is not None and is_current(entry.versions, now) else None
+
+    def _versions(self, recorded: dict[str, int]) -> dict[str, int] | None:
         try:
-            now = self.versions.read(list(entry.versions))
+            return self.versions.read(list(recorded))
         except Exception:
             log.debug("reading cache versions failed; the app will answer", exc_info=True)
             return None
-        return entry if is_current(entry.versions, now) else None
 
     def headers(self, entry: Entry, state: str, now: float) -> list[tuple[str, str]]:
         """The headers of ``entry`` served as ``state`` (MISS, HIT or STALE)."""

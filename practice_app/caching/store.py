@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Bytes of response bodies each worker keeps in memory (see ResponseStore.get).
 LOCAL_BODY_BYTES = 64 * 1024 * 1024
+# Entries (their heads; bodies are above) each worker remembers (see ResponseStore.recent).
+RECENT_ENTRIES = 10_000
 
 
 @dataclass
@@ -90,6 +93,8 @@ class ResponseStore:
         self._last_warning = 0.0
         self._bodies: dict[str, bytes] = {}
         self._kept_bytes = 0
+        # The last entry this worker read or stored for each key (see ``recent``).
+        self._recent: OrderedDict[str, Entry] = OrderedDict()
         # NullCache stands in when the configured backend could not be created.
         self.enabled = not isinstance(backend, NullCache)
 
@@ -112,11 +117,26 @@ class ResponseStore:
 
     # -- entries ---------------------------------------------------------------------
 
+    def recent(self, key: str) -> Entry | None:
+        """The entry this worker last read or stored for ``key``, if any.
+
+        Whether it is still current is for the database's versions to say; if
+        they still match, it is as good as the shared copy, and a hit need not
+        read the backend at all.
+        """
+        return self._recent.get(key)
+
+    def _remember(self, key: str, entry: Entry) -> None:
+        self._recent[key] = entry
+        self._recent.move_to_end(key)
+        while len(self._recent) > RECENT_ENTRIES:
+            self._recent.popitem(last=False)
+
     def get(self, key: str) -> Entry | None:
-        """Return the stored response of ``key``, or None.
+        """Return the stored response of ``key`` from the shared backend, or None.
 
         Each worker keeps the bodies it has read, under their ETag (a hash of
-        the body), so a hit usually reads only the small head from the backend.
+        the body), so this usually reads only the small head.
         """
         try:
             self._check_up()
@@ -129,10 +149,12 @@ class ResponseStore:
                 if not isinstance(body, bytes):
                     return None
                 self._keep(head["etag"], body)
-            return Entry(body=body, **head)
+            entry = Entry(body=body, **head)
         except Exception as exc:
             self._failed("read", exc)
             return None
+        self._remember(key, entry)
+        return entry
 
     def _keep(self, etag: str, body: bytes) -> None:
         self._bodies[etag] = body
@@ -156,6 +178,8 @@ class ResponseStore:
             return False
         if previous is not None and previous != entry.etag:
             self.discard_body(previous)
+        self._keep(entry.etag, entry.body)
+        self._remember(key, entry)
         return True
 
     def _previous_etag(self, key: str) -> str | None:
@@ -180,6 +204,7 @@ class ResponseStore:
         self.backend.clear()
         self._bodies.clear()
         self._kept_bytes = 0
+        self._recent.clear()
 
     # -- the regeneration lock -------------------------------------------------------
 

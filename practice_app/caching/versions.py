@@ -1,7 +1,7 @@
 """Versions in the database: what makes a stored response current, or not.
 
-Every stored response depends on names: ``path:<its canonical path>`` and
-``tag:<t>`` for each tag its view declares. Each name has a version in the
+Every stored response depends on names: ``all``, ``path:<its canonical
+path>`` and ``tag:<t>`` for each tag its view declares. Each name has a version in the
 ``cache_versions`` table (0 when it has no row). A write bumps the versions of
 what it changed *in its own transaction*, so they commit together with the
 data, or not at all. A render reads the versions before it reads any data
@@ -25,13 +25,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ..extensions import db
+from ..extensions import db, write_intent
 from ..models import CacheVersion
+
+# The name every stored response depends on: ``flask cache clear`` bumps it.
+ALL = "all"
 
 
 def names_for(path: str, tags: Iterable[str]) -> tuple[str, ...]:
     """The names a stored response of ``path`` with these tags depends on."""
-    return ("path:" + path, *("tag:" + tag for tag in tags))
+    return (ALL, "path:" + path, *("tag:" + tag for tag in tags))
 
 
 def read_on(connection: Connection, names: Sequence[str]) -> dict[str, int]:
@@ -99,7 +102,7 @@ def bump(names: Iterable[str]) -> None:
     if not ordered:
         return
     session = db.session()
-    if not session.in_transaction():
+    if not (write_intent.get() or session.in_transaction()):
         raise RuntimeError(
             "cache versions are bumped inside the write's transaction, before its commit"
         )
