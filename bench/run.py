@@ -321,20 +321,21 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
         "wsgi:app, a hit (Flask.__call__ + CacheMiddleware)": lambda: app(
             dict(environ), start_response
         ),
-        "- the canonical URL (routing, then building it back)": lambda: caching.resolve(
-            app, dict(environ)
+        "- the canonical URL, remembered (CacheMiddleware.target)": lambda: middleware.target(
+            dict(environ)
         ),
-        "- ResponseStore.get": lambda: store.get(path),
-        "-- read the small head (FileSystemCache.get)": lambda: store.backend.get(
-            store.head_prefix + path
-        ),
+        "- the worker's own copy (ResponseStore.recent)": lambda: store.recent(path),
         "- the database's versions (one indexed SELECT)": lambda: middleware.versions.read(
             list(entry.versions)
         ),
         "- the response headers": lambda: middleware.headers(entry, "HIT", time.time()),
-        "a worker's first hit, or after a change: read the body": lambda: store.backend.get(
-            "body:" + entry.etag
+        "a spelling not seen yet: route it, build it back (caching.resolve)": lambda: (
+            caching.resolve(app, dict(environ))
         ),
+        "after another worker's change: read the shared head": lambda: store.backend.get(
+            store.head_prefix + path
+        ),
+        "... and a body this worker has not seen": lambda: store.backend.get("body:" + entry.etag),
     }
     micros = {}
     for label, call in steps.items():
