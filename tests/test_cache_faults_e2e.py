@@ -91,6 +91,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 
 def test_every_spelling_shows_every_write(server: LiveServer) -> None:
+    every_spelling_shows_every_write(server)
+
+
+def test_every_spelling_shows_every_write_on_postgres_and_redis(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+    request: pytest.FixtureRequest,
+) -> None:
+    env = redis_env(redis_url)
+    env["FLASK_SQLALCHEMY_DATABASE_URI"] = request.getfixturevalue("postgres").url
+    with serving(tmp_path, workers=3, extra_env=env) as server:
+        every_spelling_shows_every_write(server)
+
+
+def every_spelling_shows_every_write(server: LiveServer) -> None:
     auth = create_token(server, "speller")
     made = write(server, auth, "POST", "/api/problems", name="Spelled Once")
     problem_id = made.json()["id"]
