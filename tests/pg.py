@@ -26,6 +26,7 @@ class Postgres:
 
     url: str
     stop: Callable[[], None]
+    start: Callable[[], None]
 
 
 def _pg_bin() -> Path:
@@ -54,11 +55,15 @@ def postgres_cluster(port: int) -> Iterator[Postgres]:
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
-        check=True,
-        capture_output=True,
-    )
+
+    def start() -> None:
+        subprocess.run(
+            _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
+            check=True,
+            capture_output=True,
+        )
+
+    start()
 
     def stop() -> None:
         subprocess.run(
@@ -66,7 +71,7 @@ def postgres_cluster(port: int) -> Iterator[Postgres]:
         )
 
     try:
-        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop)
+        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop, start)
     finally:
         stop()
         shutil.rmtree(folder, ignore_errors=True)

@@ -20,7 +20,8 @@ import pytest
 import redis
 import requests
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, free_port
+from tests.pg import postgres_cluster
 from tests.test_caching_e2e import (  # noqa: F401  (redis_url is a fixture)
     LOGGED,
     create_token,
@@ -351,3 +352,33 @@ def test_no_read_after_an_acknowledged_write_is_stale(
                 thread.join()
         assert stale == [], stale[:5]
         assert reads[0] > 200
+
+
+# -- the database stops -----------------------------------------------------------------
+
+
+def test_a_stopped_database_is_never_answered_from_the_cache(tmp_path: Path) -> None:
+    """Without the database no entry can be shown current: 5xx as JSON, then back on its own."""
+    with postgres_cluster(free_port()) as postgres:
+        env = {**LOGGED, "FLASK_SQLALCHEMY_DATABASE_URI": postgres.url}
+        with serving(tmp_path, workers=3, extra_env=env) as server:
+            auth = create_token(server, "stopper")
+            write(server, auth, "POST", "/api/problems", name="Durable")
+            read_everywhere(server, "/api/problems", lambda r: None)
+            postgres.stop()
+            for _ in range(6):
+                started = time.monotonic()
+                down = get(server, "/api/problems")
+                assert down.status_code in (500, 503), down.text
+                assert "error" in down.json()
+                assert time.monotonic() - started < 5
+            postgres.start()
+            deadline = time.monotonic() + 20
+            while get(server, "/api/problems").status_code != 200:
+                assert time.monotonic() < deadline, "the API did not recover"
+                time.sleep(0.2)
+
+            def durable(response: requests.Response) -> None:
+                assert [p["name"] for p in response.json()] == ["Durable"]
+
+            read_everywhere(server, "/api/problems", durable)

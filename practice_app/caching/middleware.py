@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class CacheMiddleware:
         # routing then building back is a third of a hit's time. Bounded, so
         # invented spellings only push older ones out.
         self._targets: OrderedDict[tuple[str, str], Target] = OrderedDict()
+        self._targets_lock = threading.Lock()
 
     def target(self, environ: dict[str, Any]) -> Target | None:
         """``resolve``, remembered for the last TARGETS_KEPT spellings that reach a view."""
@@ -93,9 +95,10 @@ class CacheMiddleware:
             return found
         found = resolve(self.app, environ)
         if found is not None:
-            self._targets[spelling] = found
-            while len(self._targets) > TARGETS_KEPT:
-                self._targets.popitem(last=False)
+            with self._targets_lock:
+                self._targets[spelling] = found
+                while len(self._targets) > TARGETS_KEPT:
+                    self._targets.popitem(last=False)
         return found
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -95,6 +96,8 @@ class ResponseStore:
         self._kept_bytes = 0
         # The last entry this worker read or stored for each key (see ``recent``).
         self._recent: OrderedDict[str, Entry] = OrderedDict()
+        # Threads of one worker (gthread) share these copies.
+        self._memory_lock = threading.Lock()
         # NullCache stands in when the configured backend could not be created.
         self.enabled = not isinstance(backend, NullCache)
 
@@ -127,10 +130,11 @@ class ResponseStore:
         return self._recent.get(key)
 
     def _remember(self, key: str, entry: Entry) -> None:
-        self._recent[key] = entry
-        self._recent.move_to_end(key)
-        while len(self._recent) > RECENT_ENTRIES:
-            self._recent.popitem(last=False)
+        with self._memory_lock:
+            self._recent[key] = entry
+            self._recent.move_to_end(key)
+            while len(self._recent) > RECENT_ENTRIES:
+                self._recent.popitem(last=False)
 
     def get(self, key: str) -> Entry | None:
         """Return the stored response of ``key`` from the shared backend, or None.
@@ -157,11 +161,14 @@ class ResponseStore:
         return entry
 
     def _keep(self, etag: str, body: bytes) -> None:
-        self._bodies[etag] = body
-        self._kept_bytes += len(body)
-        while self._kept_bytes > LOCAL_BODY_BYTES and len(self._bodies) > 1:
-            oldest = next(iter(self._bodies))
-            self._kept_bytes -= len(self._bodies.pop(oldest))
+        with self._memory_lock:
+            if etag in self._bodies:
+                return
+            self._bodies[etag] = body
+            self._kept_bytes += len(body)
+            while self._kept_bytes > LOCAL_BODY_BYTES and len(self._bodies) > 1:
+                oldest = next(iter(self._bodies))
+                self._kept_bytes -= len(self._bodies.pop(oldest))
 
     def put(self, key: str, entry: Entry) -> bool:
         """Store ``entry`` under ``key``; False when the backend refused it."""
@@ -202,9 +209,10 @@ class ResponseStore:
 
     def clear(self) -> None:
         self.backend.clear()
-        self._bodies.clear()
-        self._kept_bytes = 0
-        self._recent.clear()
+        with self._memory_lock:
+            self._bodies.clear()
+            self._kept_bytes = 0
+            self._recent.clear()
 
     # -- the regeneration lock -------------------------------------------------------
 
