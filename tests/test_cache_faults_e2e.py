@@ -21,6 +21,7 @@ import redis
 import requests
 
 from tests.conftest import LiveServer, free_port
+from tests.full_disk import FLAG
 from tests.pg import postgres_cluster
 from tests.test_caching_e2e import (  # noqa: F401  (redis_url is a fixture)
     LOGGED,
@@ -163,53 +164,78 @@ def test_a_corrupt_cache_file_is_replaced(server: LiveServer) -> None:
 # -- a full disk -------------------------------------------------------------------------
 
 
+class FullDisk:
+    """The cache directory's disk, which a test fills and frees.
+
+    A 2 MiB tmpfs, really filled, where the tests may mount one (root);
+    elsewhere a backend that refuses writes while a flag file exists.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.mounted = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+                capture_output=True,
+                check=False,
+            ).returncode
+            == 0
+        )
+        self.filler = folder / "filler"
+        self.flag = folder.with_name("disk-is-full")
+        self.env = {"FLASK_CACHE_DIR": str(folder / "cache")}
+        if not self.mounted:
+            self.env.update(
+                {"FLASK_CACHE_TYPE": "tests.full_disk.FullDiskCache", FLAG: str(self.flag)}
+            )
+
+    def fill(self) -> None:
+        if not self.mounted:
+            self.flag.touch()
+            return
+        with self.filler.open("wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError:
+                pass
+
+    def free(self) -> None:
+        self.filler.unlink(missing_ok=True)
+        self.flag.unlink(missing_ok=True)
+
+    def unmount(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.folder)], check=False)
+
+
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs for the cache directory."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        pytest.fail(f"a full disk is tested on a small tmpfs, which needs mount: {made.stderr}")
+def full_disk(tmp_path: Path) -> Iterator[FullDisk]:
+    folder = tmp_path / "small-disk"
+    folder.mkdir()
+    disk = FullDisk(folder)
     try:
-        yield mount
+        yield disk
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
+        disk.unmount()
 
 
-def fill(folder: Path) -> Path:
-    filler = folder / "filler"
-    with filler.open("wb") as handle:
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
-        except OSError:
-            pass
-    return filler
-
-
-def test_a_full_disk_never_serves_old_data(tmp_path: Path, small_disk: Path) -> None:
-    env = {**LOGGED, "FLASK_CACHE_DIR": str(small_disk / "cache")}
-    with serving(tmp_path, workers=3, extra_env=env) as server:
+def test_a_full_disk_never_serves_old_data(tmp_path: Path, full_disk: FullDisk) -> None:
+    with serving(tmp_path, workers=3, extra_env={**LOGGED, **full_disk.env}) as server:
         auth = create_token(server, "filler")
         problem_id = write(server, auth, "POST", "/api/problems", name="Before").json()["id"]
         read_everywhere(server, "/api/problems", lambda r: None)
         read_everywhere(server, f"/api/problems/{problem_id}", lambda r: None)
-        filler = fill(small_disk)
+        full_disk.fill()
         write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="During")
         assert_shows(server, problem_id, "During")
-        filler.unlink()
+        full_disk.free()
         assert_shows(server, problem_id, "During")
-        filler = fill(small_disk)
+        full_disk.fill()
         write(server, auth, "DELETE", f"/api/problems/{problem_id}")
         assert_shows(server, problem_id, None)
-        filler.unlink()
+        full_disk.free()
         assert_shows(server, problem_id, None)
 
         def empty(response: requests.Response) -> None:
