@@ -12,6 +12,14 @@ from .parsing import BAD_REQUEST
 
 ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 NO_NUL = r"^[^\u0000]*$"
+# What ``str.strip()`` removes (``str.isspace``), spelled out: ``\s`` differs
+# between Python and ECMA regular expressions (Python's has \x1c-\x1f and
+# \x85, ECMA's has \ufeff), so the document names the very characters the
+# server treats as blank.
+PYTHON_SPACES = (
+    r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 class Timestamp(fields.Field):
@@ -51,7 +59,7 @@ class SearchArgs(Schema):
         metadata={
             "description": "Part of the name, in any case. Missing or blank, or with a NUL: 400.",
             # What the document promises: not blank, and no NUL (services refuse it).
-            "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+            "pattern": rf"^[^\u0000]*[^\u0000{PYTHON_SPACES}][^\u0000]*$",
             BAD_REQUEST: "Query parameter required",
         },
     )
