@@ -1,4 +1,4 @@
-"""Static and dynamic GET (caching.py), each mode by itself, with the test client."""
+"""Static and dynamic GET (the caching package), each mode by itself, with the test client."""
 
 from __future__ import annotations
 
