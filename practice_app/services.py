@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, inspect, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -223,28 +223,25 @@ def _save_problem(problem: Problem) -> None:
     caching.invalidate_problem(problem.id)
 
 
-def _lock_problem(problem_id: int) -> Problem:
+def _lock_problem(raw_id: str | int) -> Problem:
     """Read a problem afresh and lock its row until the transaction ends; NotFound when it is gone.
 
     Edits and deletes of one problem take this lock first, so they run one
     after the other, each on the state the one before committed (on SQLite the
     write lock serialises them already; FOR UPDATE is not rendered there).
     """
-    problem = db.session.scalar(
-        select(Problem)
-        .where(Problem.id == problem_id)
-        .with_for_update(of=Problem)
-        .execution_options(populate_existing=True)
-    )
+    problem_id = parse_problem_id(raw_id)
+    problem = None
+    if problem_id is not None:
+        problem = db.session.scalar(
+            select(Problem)
+            .where(Problem.id == problem_id)
+            .with_for_update(of=Problem)
+            .execution_options(populate_existing=True)
+        )
     if problem is None:
         raise NotFound(PROBLEM_NOT_FOUND)
     return problem
-
-
-def _id_of(problem: Problem) -> int:
-    """The id of a loaded problem, without reading its row again (it may be gone by now)."""
-    identity: tuple[Any, ...] | None = inspect(problem).identity
-    return int(identity[0]) if identity else problem.id
 
 
 def _unique_name() -> contextlib.AbstractContextManager[None]:
@@ -268,12 +265,12 @@ def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:
     return problem
 
 
-def update_problem(actor: User, problem: Problem, fields: Mapping[str, Any]) -> Problem:
-    """Change the given fields of ``problem`` (PATCH, and PUT with every field given).
+def update_problem(actor: User, problem_id: str | int, fields: Mapping[str, Any]) -> Problem:
+    """Change the given fields of a problem (PATCH, and PUT with every field given).
 
-    NotFound when it was deleted meanwhile; a name that is taken is a Conflict.
+    The problem is read in the write transaction, locked: NotFound when it is
+    gone by then; a name that is taken is a Conflict.
     """
-    problem_id = _id_of(problem)
     with _unique_name(), write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
@@ -283,15 +280,14 @@ def update_problem(actor: User, problem: Problem, fields: Mapping[str, Any]) -> 
     return problem
 
 
-def delete_problem(actor: User, problem: Problem) -> None:
-    """Remove ``problem``; NotFound when it was deleted meanwhile."""
-    problem_id = _id_of(problem)
+def delete_problem(actor: User, problem_id: str | int) -> None:
+    """Remove a problem; NotFound when it is gone already."""
     with write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
         db.session.delete(problem)
         db.session.flush()
-        caching.invalidate_problem(problem_id)
+        caching.invalidate_problem(problem.id)
 
 
 def clear_cache() -> None:

@@ -305,14 +305,20 @@ def test_a_paused_redis_costs_little_and_serves_nothing_old(
         pid = redis_pid(redis_url)
         os.kill(pid, signal.SIGSTOP)
         try:
+            # Entries the workers hold and the database still vouches for need
+            # no Redis; these do: after the PATCH every page shows the new
+            # name, and the clocks were never stored. Each render tries to
+            # store its response in the paused Redis.
+            write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="Asleep")
+            paths = ["/api/problems", f"/api/problems/{problem_id}", "/api/stats"]
+            paths += ["/api/clock/static", "/api/clock/revalidate"]
             slowest = 0.0
-            for _ in range(12):
+            for path in paths * 3:
                 started = time.monotonic()
-                assert get(server, "/api/problems").status_code == 200
+                assert get(server, path).status_code == 200
                 slowest = max(slowest, time.monotonic() - started)
             # A fraction of a second at most (the Redis socket timeout), not 10 s.
-            assert slowest < 2.0, slowest
-            write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="Asleep")
+            assert slowest < 1.0, slowest
             assert_shows(server, problem_id, "Asleep")
         finally:
             os.kill(pid, signal.SIGCONT)

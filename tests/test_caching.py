@@ -187,10 +187,8 @@ def test_head_shares_the_get_entry(client: FlaskClient, calls: list[str]) -> Non
 def test_if_none_match_gets_304_on_miss_and_hit(client: FlaskClient) -> None:
     # /api/problems renders the same bytes again after an invalidation
     etag = client.get("/api/problems").headers["ETag"]
-    with client.application.app_context():
-        db.session.connection()  # the write's transaction, as in services
+    with client.application.app_context(), services.write_transaction():
         caching.invalidate_tag("problems")
-        db.session.commit()
     miss = client.get("/api/problems", headers={"If-None-Match": etag})
     assert (miss.status_code, x_cache(miss), miss.data) == (304, "MISS", b"")
     hit = client.get("/api/problems", headers={"If-None-Match": f'"other", {etag}'})

@@ -453,6 +453,9 @@ def test_cache_dir_turning_unwritable_does_not_serve_stale(tmp_path: Path) -> No
             )
             assert made.status_code == 201, made.text
             assert names(requests.get(server.url("/api/problems"), timeout=10)) == ["Late"]
+        # Writable again, with the old entry still in it: nothing old comes back.
+        for _ in range(12):
+            assert names(requests.get(server.url("/api/problems"), timeout=10)) == ["Late"]
 
 
 def test_redis_down_serves_dynamically(tmp_path: Path) -> None:
@@ -535,3 +538,13 @@ def test_redis_backend_shared_by_workers(tmp_path: Path, redis_url: str) -> None
             assert names(r) == ["Tree Depth"]
 
         assert miss_then_hits(read_everywhere(server, "/api/problems", has_it))
+
+
+def test_a_shared_max_age_opts_into_bounded_staleness(tmp_path: Path) -> None:
+    with serving(tmp_path, workers=2, extra_env={"FLASK_CACHE_SHARED_MAX_AGE": "600"}) as server:
+        for path, seconds in (("/api/problems", 600), ("/api/stats", 300)):
+            for state in ("MISS", "HIT"):
+                response = requests.get(server.url(path), timeout=10)
+                assert response.headers["X-Cache"] == state
+                expected = f"public, s-maxage={seconds}, stale-while-revalidate={seconds}"
+                assert response.headers["Cache-Control"] == expected

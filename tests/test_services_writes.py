@@ -58,11 +58,10 @@ def test_another_constraint_is_not_turned_into_a_409(
     problem_id = make_problem(name="Kept")
     with app.app_context():
         user = db.session.get(User, 1)
-        problem = db.session.get(Problem, problem_id)
-        assert user is not None and problem is not None
+        assert user is not None
         # The check constraint on difficulty: a bug if it happened, never "name taken".
         with pytest.raises(IntegrityError):
-            services.update_problem(user, problem, {"difficulty": "impossible"})
+            services.update_problem(user, problem_id, {"difficulty": "impossible"})
         with pytest.raises(Conflict):
             services.create_problem(user, {"name": "KEPT"})
         assert db.session.get(Problem, problem_id).difficulty == "medium"  # type: ignore[union-attr]
@@ -75,15 +74,14 @@ def test_an_edit_of_a_problem_deleted_meanwhile_is_not_found(
     problem_id = make_problem(name="Going")
     with app.app_context():
         user = db.session.get(User, 1)
-        problem = db.session.get(Problem, problem_id)
-        assert user is not None and problem is not None
-        # Another worker deletes it between this request's read and its write.
+        assert user is not None
+        # Another worker deletes it before this request's write.
         with db.engine.begin() as other:
             other.execute(text("DELETE FROM problems WHERE id = :id"), {"id": problem_id})
         with pytest.raises(NotFound):
-            services.update_problem(user, problem, {"difficulty": "hard"})
+            services.update_problem(user, problem_id, {"difficulty": "hard"})
         with pytest.raises(NotFound):
-            services.delete_problem(user, problem)
+            services.delete_problem(user, problem_id)
 
 
 def test_the_answer_shows_what_this_write_wrote(
@@ -93,9 +91,8 @@ def test_the_answer_shows_what_this_write_wrote(
     problem_id = make_problem(name="Shown", tags=["a"])
     with app.app_context():
         user = db.session.get(User, 1)
-        problem = db.session.get(Problem, problem_id)
-        assert user is not None and problem is not None
-        updated = services.update_problem(user, problem, {"tags": ["b", "c"]})
+        assert user is not None
+        updated = services.update_problem(user, problem_id, {"tags": ["b", "c"]})
         # Another worker commits after this write, before its answer is made.
         with db.engine.begin() as other:
             other.execute(

@@ -85,7 +85,7 @@ class ProblemDetail(MethodView):
     @bp.alt_response(403, description="Not its author nor an admin")
     def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Replace a problem: fields left out take their defaults."""
-        return services.update_problem(g.api_user, services.get_problem(problem_id), fields)
+        return services.update_problem(g.api_user, problem_id, fields)
 
     @bp.doc(security=BEARER)
     @token_required
@@ -94,7 +94,7 @@ class ProblemDetail(MethodView):
     @bp.alt_response(403, description="Not its author nor an admin")
     def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Change the given fields of a problem."""
-        return services.update_problem(g.api_user, services.get_problem(problem_id), fields)
+        return services.update_problem(g.api_user, problem_id, fields)
 
     @bp.doc(security=BEARER)
     @token_required
@@ -102,7 +102,7 @@ class ProblemDetail(MethodView):
     @bp.alt_response(403, description="Not its author nor an admin")
     def delete(self, problem_id: int | str) -> Any:
         """Remove a problem."""
-        services.delete_problem(g.api_user, services.get_problem(problem_id))
+        services.delete_problem(g.api_user, problem_id)
         return Response(status=204)
 
 

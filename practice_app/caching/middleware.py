@@ -22,9 +22,10 @@ from urllib.parse import unquote
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_etags, unquote_etag
 from werkzeug.wsgi import get_path_info
 
-from .policy import CachePolicy, policy_for, shared_cache_control
+from .policy import policy_for, shared_cache_control
 from .store import Entry, ResponseStore
 from .versions import VersionReader, is_current
 
@@ -40,9 +41,8 @@ TARGETS_KEPT = 1024
 
 @dataclass(frozen=True)
 class Target:
-    """Where a GET goes: the view's declaration and its canonical path."""
+    """Where a GET to a declared view goes: its canonical path."""
 
-    policy: CachePolicy
     key: str  # the canonical path within the app: the cache key
     location: str  # the canonical URL path as sent (script root included, quoted)
     canonical: bool  # whether the request spelled it that way
@@ -55,14 +55,13 @@ def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
         rule, values = adapter.match(return_rule=True, method="GET")
     except HTTPException:  # 404, 405, or Werkzeug's own redirect: Flask answers those
         return None
-    policy = policy_for(app, rule.endpoint, "GET")
-    if policy is None:
+    if policy_for(app, rule.endpoint, "GET") is None:
         return None
     location = adapter.build(rule.endpoint, values, method="GET")
     key = app.url_map.bind("localhost").build(rule.endpoint, values, method="GET")
     script_name = environ.get("SCRIPT_NAME", "").rstrip("/")
     spelled = script_name + get_path_info(environ)
-    return Target(policy, key, location, unquote(location) == spelled)
+    return Target(key, location, unquote(location) == spelled)
 
 
 class CacheMiddleware:
@@ -82,23 +81,24 @@ class CacheMiddleware:
         self.versions = versions
         self.shared_max_age = shared_max_age
         # Where recent spellings route: most requests repeat a few URLs, and
-        # routing then building back is a third of a hit's time. Bounded, so
-        # invented spellings only push older ones out.
-        self._targets: OrderedDict[tuple[str, str], Target] = OrderedDict()
+        # routing then building back is most of a hit's time. Flask adds no
+        # route once it has served a request, so an answer stays true; the
+        # number kept is bounded, so invented spellings only push older ones out.
+        self._targets: OrderedDict[tuple[str, str], Target | None] = OrderedDict()
         self._targets_lock = threading.Lock()
 
     def target(self, environ: dict[str, Any]) -> Target | None:
-        """``resolve``, remembered for the last TARGETS_KEPT spellings that reach a view."""
+        """``resolve``, remembered for the last TARGETS_KEPT spellings."""
         spelling = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""))
-        found = self._targets.get(spelling)
-        if found is not None:
-            return found
+        try:
+            return self._targets[spelling]
+        except KeyError:
+            pass
         found = resolve(self.app, environ)
-        if found is not None:
-            with self._targets_lock:
-                self._targets[spelling] = found
-                while len(self._targets) > TARGETS_KEPT:
-                    self._targets.popitem(last=False)
+        with self._targets_lock:
+            self._targets[spelling] = found
+            while len(self._targets) > TARGETS_KEPT:
+                self._targets.popitem(last=False)
         return found
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -141,7 +141,7 @@ class CacheMiddleware:
         entry = self.store.get(key)
         if entry is None or not entry.versions:
             return None
-        if now is None or now.keys() != entry.versions.keys():
+        if now is None:  # else read for the same key, so for the same names
             now = self._versions(entry.versions)
         return entry if now is not None and is_current(entry.versions, now) else None
 
@@ -195,10 +195,7 @@ class CacheMiddleware:
 
 def etag_matches(header: str | None, etag: str) -> bool:
     """Tell whether an ``If-None-Match`` header names ``etag`` (weakly) or is ``*``."""
-    if not header:
-        return False
-    candidates = {part.strip().removeprefix("W/") for part in header.split(",")}
-    return "*" in candidates or etag in candidates
+    return bool(header) and parse_etags(header).contains_weak(unquote_etag(etag)[0])
 
 
 def _redirect(

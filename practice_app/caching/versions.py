@@ -101,11 +101,11 @@ def bump(names: Iterable[str]) -> None:
     ordered = sorted(set(names))
     if not ordered:
         return
-    session = db.session()
-    if not (write_intent.get() or session.in_transaction()):
+    if not write_intent.get():
         raise RuntimeError(
-            "cache versions are bumped inside the write's transaction, before its commit"
+            "cache versions are bumped inside services.write_transaction(), before its commit"
         )
+    session = db.session()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(CacheVersion).values([{"name": name, "version": 1} for name in ordered])

@@ -274,7 +274,7 @@ def problem_edit(problem_id: int | str) -> Any:
     fields = _problem_fields(form)
     if fields is not None:
         try:
-            services.update_problem(_user(), problem, fields)
+            services.update_problem(_user(), problem.id, fields)
         except FieldErrors as err:
             _attach_errors(form, err.details)
         else:
@@ -289,7 +289,7 @@ def problem_delete(problem_id: int | str) -> Response:
     """Delete a problem. Its author or an admin only."""
     problem = services.get_problem(problem_id)
     name = problem.name
-    services.delete_problem(_user(), problem)
+    services.delete_problem(_user(), problem.id)
     flash(f"Deleted “{name}”.", "success")
     return redirect(url_for("web.problem_list"), 303)
 
