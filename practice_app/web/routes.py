@@ -72,8 +72,6 @@ MAX_PAGE_SIZE = 100
 QUERY_MAX = 200
 # The new API token, kept in the session between the POST and the one GET that shows it.
 NEW_TOKEN_KEY = "web.new_token"
-# Larger ids name nothing (the id columns are 32-bit): 404 from the router.
-MAX_ID = services.MAX_ID
 
 bp.add_app_template_filter(render_markdown, "markdown")
 
@@ -388,7 +386,8 @@ def account_tokens() -> Any:
     ), (422 if form.errors else 200)
 
 
-@bp.post(f"/account/tokens/<int(max={MAX_ID}):token_id>/revoke")
+# Larger ids name nothing (the id columns are 32-bit): 404 from the router.
+@bp.post(f"/account/tokens/<int(max={services.MAX_ID}):token_id>/revoke")
 @signin_required
 def token_revoke(token_id: int) -> Response:
     """Revoke one of the user's API tokens."""
