@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import bodies, caching, cli, errors, models
+    from . import bodies, caching, cli, cors, errors, models
     from .api import bp as api_bp
     from .api.schemas import Timestamp
     from .extensions import (
@@ -75,6 +75,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     errors.register_error_handlers(app)
     cli.register(app)
     caching.init_app(app)
+    # Outside the cache's hit path, so hits and 304s get CORS headers too.
+    cors_policy = cors.CorsPolicy.from_config(
+        app.config["CORS_ORIGINS"], int(app.config["CORS_MAX_AGE"])
+    )
+    if cors_policy.enabled:
+        app.wsgi_app = cors.CorsMiddleware(app.wsgi_app, cors_policy)  # type: ignore[method-assign]
 
     @app.after_request
     def default_cache_control(response: Response) -> Response:

@@ -98,6 +98,20 @@ class Defaults:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
 
+    # CORS for /api/: origins allowed to call it from a browser, comma-separated,
+    # or "*". Empty: no CORS headers at all. Preflights may be kept this long.
+    CORS_ORIGINS = ""
+    CORS_MAX_AGE = 600
+
+    # POST /api/revalidate signed as a webhook: HMAC-SHA256 with this secret of
+    # "TIMESTAMP.BODY", within this many seconds of the server's clock. No
+    # secret: signed calls are refused (an admin's token still works).
+    REVALIDATE_SECRET: str | None = None
+    REVALIDATE_WINDOW_SECONDS = 300
+
+    # Idempotency-Key on POST /api/problems: a success is replayed this long.
+    IDEMPOTENCY_KEY_SECONDS = 86_400
+
     # Behind a reverse proxy that sets X-Forwarded-*, set to the number of proxies.
     PROXY_FIX_HOPS = 0
 

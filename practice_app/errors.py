@@ -50,6 +50,12 @@ class Forbidden(DomainError):
     status = 403
 
 
+class PreconditionFailed(DomainError):
+    """An ``If-Match`` that the resource's current state does not match."""
+
+    status = 412
+
+
 class Unauthorized(DomainError):
     """No valid credentials; ``challenge`` is the ``WWW-Authenticate`` value."""
 
@@ -87,6 +93,7 @@ MESSAGES = {
     404: "Not found.",
     405: "Method not allowed.",
     409: "The request conflicts with the current state.",
+    412: "The resource is no longer in the state the request expects.",
     413: "The request body is larger than 1 MiB.",
     415: "The request body must be application/json.",
     422: "The request has invalid fields.",

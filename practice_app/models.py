@@ -14,9 +14,11 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -144,3 +146,25 @@ class CacheVersion(db.Model):  # type: ignore[name-defined]
 
     name: Mapped[str] = mapped_column(String(300), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IdempotentRequest(db.Model):  # type: ignore[name-defined]
+    """A ``POST /api/problems`` sent with ``Idempotency-Key``, and the answer to replay.
+
+    One row per token and key: the unique constraint decides which of two
+    requests with one key creates, and the other replays its answer. Rows
+    older than ``IDEMPOTENCY_KEY_SECONDS`` are deleted by the next keyed POST.
+    """
+
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the request's JSON, canonical: the same key with another body is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer, default=0)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now, index=True)

@@ -14,23 +14,32 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import caching
-from .errors import BadRequest, Conflict, FieldErrors, Forbidden, NotFound
+from .errors import (
+    BadRequest,
+    Conflict,
+    FieldErrors,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+)
 from .extensions import db, writing
 from .models import (
     DIFFICULTIES,
     ApiToken,
+    IdempotentRequest,
     Problem,
     ProblemTag,
     User,
@@ -41,6 +50,11 @@ from .rules import ProblemInput, ProblemPatch, UserInput, flatten_messages, name
 
 PROBLEM_NOT_FOUND = "Problem not found"
 DUPLICATE_NAME = "A problem with this name already exists."
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+IDEMPOTENCY_KEY_INVALID = "Idempotency-Key must be 1 to 255 visible ASCII characters."
+IDEMPOTENCY_KEY_REUSED = "This Idempotency-Key was used with another body."
+IDEMPOTENCY_KEY_BUSY = "A request with this Idempotency-Key is in progress: retry it."
+STATE_CHANGED = "The problem has changed since that ETag: read it again, then retry."
 SEED_AUTHOR = "curator"
 TOKEN_PREFIX = "pp_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -254,40 +268,173 @@ def require_editor(user: User | None, problem: Problem) -> None:
         raise Forbidden("Only its author or an admin may change this problem.")
 
 
-def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:
-    """Add a problem written by ``author``; a name that is taken is a Conflict."""
-    with _unique_name(), write_transaction():
-        now = utc_now()
-        problem = Problem(author=author, created_at=now, updated_at=now)
-        _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
-        db.session.add(problem)
-        _save_problem(problem)
+# A caller's condition on the state of a problem (the API's If-Match), checked
+# on the locked row inside the write's transaction.
+Precondition = Callable[[Problem], bool]
+
+
+def _check(precondition: Precondition | None, problem: Problem) -> None:
+    if precondition is not None and not precondition(problem):
+        raise PreconditionFailed(STATE_CHANGED)
+
+
+def _add_problem(author: User, fields: Mapping[str, Any]) -> Problem:
+    now = utc_now()
+    problem = Problem(author=author, created_at=now, updated_at=now)
+    _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
+    db.session.add(problem)
+    _save_problem(problem)
     return problem
 
 
-def update_problem(actor: User, problem_id: str | int, fields: Mapping[str, Any]) -> Problem:
+def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:
+    """Add a problem written by ``author``; a name that is taken is a Conflict."""
+    with _unique_name(), write_transaction():
+        problem = _add_problem(author, fields)
+    return problem
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a create answered, kept to be answered again, byte for byte."""
+
+    status: int
+    location: str
+    body: bytes
+
+
+def idempotency_fingerprint(data: Any) -> str:
+    """The fingerprint of a request's JSON: the same content, however it is spaced or ordered."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create_problem_once(
+    author: User,
+    token_id: int,
+    key: str,
+    fingerprint: str,
+    fields: Mapping[str, Any],
+    answer: Callable[[Problem], Answer],
+    *,
+    keep_seconds: int,
+) -> tuple[Answer, bool]:
+    """Add a problem unless this token sent this ``Idempotency-Key`` before; say which.
+
+    Returns the answer, and True when it is the one given before (a replay).
+    The key's row is inserted first, in the transaction that adds the
+    problem, so the unique constraint on (token, key) decides between two
+    requests with one key: on PostgreSQL the second waits for the first's
+    commit, fails, and replays what the first answered (SQLite's write lock
+    runs them one after the other). The same key with another body is
+    FieldErrors; rows older than ``keep_seconds`` are deleted on the way.
+    """
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise BadRequest(IDEMPOTENCY_KEY_INVALID)
+    for _attempt in range(2):
+        try:
+            with _unique_name(), write_transaction():
+                cutoff = utc_now() - timedelta(seconds=keep_seconds)
+                db.session.execute(
+                    delete(IdempotentRequest).where(IdempotentRequest.created_at < cutoff)
+                )
+                row = _idempotent_request(token_id, key)
+                if row is not None:
+                    return _replay(row, fingerprint), True
+                row = IdempotentRequest(token_id=token_id, key=key, fingerprint=fingerprint)
+                db.session.add(row)
+                db.session.flush()  # the unique constraint decides here
+                given = answer(_add_problem(author, fields))
+                row.status, row.location, row.body = given.status, given.location, given.body
+            return given, False
+        except IntegrityError as err:
+            if not _violates(err, "uq_idempotent_requests_token_id"):
+                raise
+            # Another request with this key committed first: answer as it did.
+    raise Conflict("Idempotency-Key", IDEMPOTENCY_KEY_BUSY)
+
+
+def _idempotent_request(token_id: int, key: str) -> IdempotentRequest | None:
+    return db.session.scalar(
+        select(IdempotentRequest).where(
+            IdempotentRequest.token_id == token_id, IdempotentRequest.key == key
+        )
+    )
+
+
+def _replay(row: IdempotentRequest, fingerprint: str) -> Answer:
+    if not hmac.compare_digest(row.fingerprint, fingerprint):
+        raise FieldErrors({"Idempotency-Key": [IDEMPOTENCY_KEY_REUSED]}, IDEMPOTENCY_KEY_REUSED)
+    return Answer(row.status, row.location, bytes(row.body))
+
+
+def update_problem(
+    actor: User,
+    problem_id: str | int,
+    fields: Mapping[str, Any],
+    *,
+    precondition: Precondition | None = None,
+) -> Problem:
     """Change the given fields of a problem (PATCH, and PUT with every field given).
 
     The problem is read in the write transaction, locked: NotFound when it is
-    gone by then; a name that is taken is a Conflict.
+    gone by then; PreconditionFailed when it is not in the state
+    ``precondition`` wants (so of two writers holding one state, one wins); a
+    name that is taken is a Conflict.
     """
     with _unique_name(), write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
+        _check(precondition, problem)
         _assign(problem, fields)
         problem.updated_at = utc_now()
         _save_problem(problem)
     return problem
 
 
-def delete_problem(actor: User, problem_id: str | int) -> None:
-    """Remove a problem; NotFound when it is gone already."""
+def delete_problem(
+    actor: User, problem_id: str | int, *, precondition: Precondition | None = None
+) -> None:
+    """Remove a problem; NotFound when it is gone already, PreconditionFailed as above."""
     with write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
+        _check(precondition, problem)
         db.session.delete(problem)
         db.session.flush()
         caching.invalidate_problem(problem.id)
+
+
+def revalidate(paths: Sequence[str], tags: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Drop the stored responses of ``paths`` and of every view tagged with one of ``tags``.
+
+    Next.js's ``revalidatePath`` and ``revalidateTag``, for a CMS or a deploy
+    hook: the versions are bumped in one transaction, so once this returns,
+    the next GET of each, on any worker, is rendered afresh. Each path must
+    be one this app answers GET for, and each tag one a view declares
+    (FieldErrors otherwise). Returns the canonical paths and the tags, once each.
+    """
+    errors: dict[str, list[str]] = {}
+    canonical: list[str] = []
+    for path in paths:
+        found = caching.canonical_path(path)
+        if found is None:
+            errors.setdefault("paths", []).append(f"{path!r} is not a path of this site.")
+        elif found not in canonical:
+            canonical.append(found)
+    declared = caching.declared_tags()
+    for tag in tags:
+        if tag not in declared:
+            known = ", ".join(sorted(declared))
+            errors.setdefault("tags", []).append(f"No view declares the tag {tag!r} ({known}).")
+    if not paths and not tags:
+        errors["paths"] = ["Name at least one path or tag."]
+    if errors:
+        raise FieldErrors(errors)
+    named = list(dict.fromkeys(tags))
+    with write_transaction():
+        caching.revalidate(canonical, named)
+    return canonical, named
 
 
 def clear_cache() -> None:
@@ -380,7 +527,13 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
 
 
 def user_for_token(token: str) -> User | None:
-    """Return the user a live API token belongs to, or None.
+    """Return the user a live API token belongs to, or None."""
+    row = live_token(token)
+    return None if row is None else row.user
+
+
+def live_token(token: str) -> ApiToken | None:
+    """Return the row of a live (not revoked) API token, or None.
 
     Tokens are random 256-bit strings, so they are looked up by their SHA-256
     digest: the database compares digests, and the last comparison is
@@ -390,11 +543,10 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
-    user: User = row.user
     now = utc_now()
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
         _touch_token(row.id, now)
-    return user
+    return row
 
 
 def _touch_token(token_id: int, now: datetime) -> None:

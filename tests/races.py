@@ -115,3 +115,66 @@ def ids_are_never_reused(server: LiveServer, token: str) -> None:
     after = create_problem(server, token, f"After {uuid.uuid4().hex[:8]}")
     assert after > newest
     assert requests.get(server.url(f"/api/problems/{newest}"), timeout=10).status_code == 404
+
+
+def conditional_writes_with_one_etag(
+    server: LiveServer, token: str, *, rounds: int = 15, writers: int = 2
+) -> None:
+    """Writers that read one ETag and PATCH with ``If-Match`` at once: one 200, the rest 412."""
+    problem_id = create_problem(server, token, f"Conditional {uuid.uuid4().hex[:8]}")
+    url = server.url(f"/api/problems/{problem_id}")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=writers) as pool:
+        for round_ in range(rounds):
+            etag = requests.get(url, timeout=10).headers["ETag"]
+            start = threading.Barrier(writers)
+
+            def patch(
+                i: int, etag: str = etag, start: threading.Barrier = start, round_: int = round_
+            ) -> Any:
+                start.wait(10)
+                return requests.patch(
+                    url,
+                    json={"statement": f"round {round_} writer {i}"},
+                    headers={**bearer(token), "If-Match": etag},
+                    timeout=60,
+                )
+
+            answers = list(pool.map(patch, range(writers)))
+            statuses = sorted(answer.status_code for answer in answers)
+            assert statuses == [200] + [412] * (writers - 1), statuses
+            (winner,) = [answer for answer in answers if answer.status_code == 200]
+            current = requests.get(url, timeout=10)
+            assert current.json()["statement"] == winner.json()["statement"]
+            assert current.headers["ETag"] == winner.headers["ETag"]
+
+
+def idempotent_posts_with_one_key(
+    server: LiveServer, token: str, *, rounds: int = 5, clients: int = 10
+) -> None:
+    """Ten POSTs with one Idempotency-Key at once: one problem, every answer its 201 (or a 409)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=clients) as pool:
+        for _round in range(rounds):
+            key = uuid.uuid4().hex
+            name = f"Idempotent {key[:8]}"
+            start = threading.Barrier(clients)
+
+            def post(_: int, key: str = key, name: str = name, start: Any = start) -> Any:
+                start.wait(10)
+                return requests.post(
+                    server.url("/api/problems"),
+                    json={"name": name, "tags": ["retry"]},
+                    headers={**bearer(token), "Idempotency-Key": key},
+                    timeout=60,
+                )
+
+            answers = list(pool.map(post, range(clients)))
+            created = [answer for answer in answers if answer.status_code == 201]
+            assert {answer.status_code for answer in answers} <= {201, 409}, [
+                (answer.status_code, answer.text) for answer in answers
+            ]
+            assert created, "no POST created the problem"
+            assert len({answer.content for answer in created}) == 1
+            assert len({answer.headers["Location"] for answer in created}) == 1
+            assert [a.headers["Idempotent-Replayed"] for a in created].count("false") == 1
+            found = requests.get(server.url("/api/search"), params={"q": name}, timeout=10)
+            assert found.headers["X-Total-Count"] == "1", found.text

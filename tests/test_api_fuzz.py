@@ -8,6 +8,7 @@ refused, valid input accepted. A fixed seed keeps the run reproducible.
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 from tests.conftest import BIN, LiveServer
 
@@ -24,6 +25,8 @@ def test_every_operation_keeps_its_documented_promises(live_server: LiveServer) 
     result = subprocess.run(
         [
             str(BIN / "schemathesis"),
+            "--config-file",
+            str(Path(__file__).with_name("schemathesis.toml")),
             "run",
             live_server.url("/api/openapi.json"),
             "--url",

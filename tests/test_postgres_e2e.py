@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from tests import races
 from tests.conftest import LiveServer, start_server, stop_server
 from tests.pg import Postgres
 
@@ -80,6 +81,14 @@ def test_races_on_postgres(pg_server: LiveServer, token: str) -> None:
     assert duplicates == [201] + [409] * 7
     assert distinct == [201] * 30
     assert requests.get(pg_server.url("/healthz"), timeout=10).json() == {"status": "ok"}
+
+
+def test_conditional_and_idempotent_writes_race_safely_on_postgres(
+    pg_server: LiveServer, token: str
+) -> None:
+    races.conditional_writes_with_one_etag(pg_server, token, rounds=15, writers=2)
+    races.conditional_writes_with_one_etag(pg_server, token, rounds=5, writers=6)
+    races.idempotent_posts_with_one_key(pg_server, token, rounds=5, clients=10)
 
 
 def test_healthz_is_503_when_the_database_stops(pg_server: LiveServer, postgres: Postgres) -> None:

@@ -7,6 +7,7 @@ Every GET method declares how it is cached (``caching.cache_view``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,11 +18,27 @@ from flask_smorest import Blueprint
 
 from .. import services
 from ..caching import cache_view
+from ..errors import ErrorBody
 from ..models import Problem
 from ..rules import ProblemInput, ProblemPatch
-from .auth import token_required, token_user
+from .auth import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    admin_or_signed_webhook,
+    token_required,
+    token_user,
+)
 from .parsing import StrictJsonParser
-from .schemas import ClockOut, ProblemOut, SearchArgs, StatsOut, WhoAmIOut
+from .representations import create_once, if_match, sends_etag
+from .schemas import (
+    ClockOut,
+    ProblemOut,
+    RevalidateIn,
+    RevalidateOut,
+    SearchArgs,
+    StatsOut,
+    WhoAmIOut,
+)
 
 
 class ApiBlueprint(Blueprint):
@@ -40,12 +57,49 @@ bp = ApiBlueprint(
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
+def error_response(status: int, description: str) -> Callable[[Any], Any]:
+    """Document an error answer of an operation: ``{"error": ...}`` with this status."""
+    return bp.alt_response(status, schema=ErrorBody, description=description)
+
+
 def _problem_location(problem: Problem) -> dict[str, str]:
     return {"Location": url_for("api.problem_detail", problem_id=problem.id)}
 
 
 def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+ETAG = {
+    "ETag": {
+        "description": "The problem's state: send it in If-Match.",
+        "schema": {"type": "string"},
+    }
+}
+LOCATION = {"Location": {"description": "The new problem's URL.", "schema": {"type": "string"}}}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "true when this answers an earlier request with the same Idempotency-Key.",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    }
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    "description": (
+        "Retry safely: a success is answered again, byte for byte, to the same token with "
+        "the same key and body for 24 hours, and creates nothing more. Another body: 422."
+    ),
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "Change it only if it is still in the state of this ETag (or * : it exists).",
+}
 
 
 @bp.route("/problems", endpoint="problem_list")
@@ -56,15 +110,22 @@ class ProblemList(MethodView):
         """Every problem, by id (static: cached until a problem changes)."""
         return services.list_problems()
 
-    @bp.doc(security=BEARER)
+    @bp.doc(security=BEARER, parameters=[IDEMPOTENCY_KEY])
+    @sends_etag
     @token_required
     @bp.arguments(ProblemInput)
-    @bp.response(201, ProblemOut)
-    @bp.alt_response(401, description="No valid token")
-    @bp.alt_response(409, description="A problem with this name exists")
-    @bp.alt_response(422, description="Invalid fields")
+    @bp.response(201, ProblemOut, headers={**LOCATION, **ETAG, **REPLAYED})
+    @error_response(400, description="An Idempotency-Key that is not 1-255 visible ASCII")
+    @error_response(401, description="No valid token")
+    @error_response(409, description="A problem with this name exists")
+    @error_response(
+        422, description="Invalid fields, or an Idempotency-Key reused with another body"
+    )
     def post(self, fields: dict[str, Any]) -> Any:
         """Add a problem."""
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            return create_once(g.api_user, g.api_token_id, key, fields)
         problem = services.create_problem(g.api_user, fields)
         return problem, 201, _problem_location(problem)
 
@@ -72,37 +133,42 @@ class ProblemList(MethodView):
 @bp.route("/problems/<problem_id:problem_id>", endpoint="problem_detail")
 class ProblemDetail(MethodView):
     @cache_view("auto", tags=("problems",))
-    @bp.response(200, ProblemOut)
-    @bp.alt_response(404, description="Problem not found")
+    @bp.response(200, ProblemOut, headers=ETAG)
+    @error_response(404, description="Problem not found")
     def get(self, problem_id: int | str) -> Any:
         """One problem."""
         return services.get_problem(problem_id)
 
-    @bp.doc(security=BEARER)
+    @bp.doc(security=BEARER, parameters=[IF_MATCH])
+    @sends_etag
     @token_required
     @bp.arguments(ProblemInput)
-    @bp.response(200, ProblemOut)
-    @bp.alt_response(403, description="Not its author nor an admin")
+    @bp.response(200, ProblemOut, headers=ETAG)
+    @error_response(403, description="Not its author nor an admin")
+    @error_response(412, description="If-Match: it is no longer in that state")
     def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Replace a problem: fields left out take their defaults."""
-        return services.update_problem(g.api_user, problem_id, fields)
+        return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
 
-    @bp.doc(security=BEARER)
+    @bp.doc(security=BEARER, parameters=[IF_MATCH])
+    @sends_etag
     @token_required
     @bp.arguments(ProblemPatch)
-    @bp.response(200, ProblemOut)
-    @bp.alt_response(403, description="Not its author nor an admin")
+    @bp.response(200, ProblemOut, headers=ETAG)
+    @error_response(403, description="Not its author nor an admin")
+    @error_response(412, description="If-Match: it is no longer in that state")
     def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Change the given fields of a problem."""
-        return services.update_problem(g.api_user, problem_id, fields)
+        return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
 
-    @bp.doc(security=BEARER)
+    @bp.doc(security=BEARER, parameters=[IF_MATCH])
     @token_required
     @bp.response(204)
-    @bp.alt_response(403, description="Not its author nor an admin")
+    @error_response(403, description="Not its author nor an admin")
+    @error_response(412, description="If-Match: it is no longer in that state")
     def delete(self, problem_id: int | str) -> Any:
         """Remove a problem."""
-        services.delete_problem(g.api_user, problem_id)
+        services.delete_problem(g.api_user, problem_id, precondition=if_match())
         return Response(status=204)
 
 
@@ -110,7 +176,7 @@ class ProblemDetail(MethodView):
 class ProblemSearch(MethodView):
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
     @bp.response(200, ProblemOut(many=True))
-    @bp.alt_response(400, description="q is missing or blank, or q or tag holds a NUL")
+    @error_response(400, description="q is missing or blank, or q or tag holds a NUL")
     def get(self, q: str, limit: int, offset: int, **filters: Any) -> Any:
         """Problems whose name contains q, in any case (dynamic: reads the query string).
 
@@ -145,6 +211,47 @@ class Stats(MethodView):
     def get(self) -> Any:
         """Counts of problems (revalidates every 300 s, and after every change)."""
         return {**services.problem_stats(), "generated_at": _iso_now()}
+
+
+WEBHOOK_HEADERS = [
+    {
+        "in": "header",
+        "name": TIMESTAMP_HEADER,
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        "description": "A signed call without a token: the time of the call, in UNIX seconds.",
+    },
+    {
+        "in": "header",
+        "name": SIGNATURE_HEADER,
+        "required": False,
+        "schema": {"type": "string"},
+        "description": (
+            "sha256=HEX: the HMAC-SHA256 of TIMESTAMP + '.' + the raw body, "
+            "keyed with FLASK_REVALIDATE_SECRET."
+        ),
+    },
+]
+
+
+@bp.route("/revalidate", endpoint="revalidate")
+class Revalidate(MethodView):
+    @bp.doc(security=[{}, *BEARER], parameters=WEBHOOK_HEADERS)
+    @admin_or_signed_webhook
+    @bp.arguments(RevalidateIn)
+    @bp.response(200, RevalidateOut)
+    @error_response(401, description="No admin token, or a bad or late signature")
+    @error_response(403, description="The token is not an admin's")
+    @error_response(422, description="A path or tag this site does not have")
+    def post(self, body: dict[str, list[str]]) -> Any:
+        """Drop cached responses now: Next.js's revalidatePath and revalidateTag.
+
+        For a CMS or a deploy hook: an admin's bearer token, or a call signed
+        with the shared secret. The next GET of each path, and of every view
+        declaring one of the tags, on any worker, is rendered afresh.
+        """
+        paths, tags = services.revalidate(body["paths"], body["tags"])
+        return {"revalidated": {"paths": paths, "tags": tags}}
 
 
 @bp.route("/clock/static", endpoint="clock_static")

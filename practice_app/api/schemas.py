@@ -1,4 +1,7 @@
-"""What the API sends and what its query strings take; bodies are in ``rules``."""
+"""What the API sends, what its query strings take, and the revalidation call's body.
+
+The problem's bodies are in ``rules``, shared with the forms and the CLI.
+"""
 
 from __future__ import annotations
 
@@ -87,3 +90,32 @@ class StatsOut(Schema):
 
 class ClockOut(Schema):
     now = fields.String(metadata={"example": "2026-11-25T09:00:00.123Z"})
+
+
+class RevalidateIn(Schema):
+    """The body of POST /api/revalidate: at least one path or tag."""
+
+    paths = fields.List(
+        fields.String(validate=validate.Length(min=1, max=2000)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={
+            "description": "Paths of cached views, as the app routes them.",
+            "example": ["/api/problems", "/api/problems/7"],
+        },
+    )
+    tags = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        load_default=list,
+        validate=validate.Length(max=100),
+        metadata={"description": "Tags that views declare.", "example": ["problems"]},
+    )
+
+
+class _Revalidated(Schema):
+    paths = fields.List(fields.String(), metadata={"description": "Canonical paths."})
+    tags = fields.List(fields.String())
+
+
+class RevalidateOut(Schema):
+    revalidated = fields.Nested(_Revalidated)

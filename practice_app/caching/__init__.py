@@ -40,7 +40,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..extensions import cache, db
-from .invalidation import clear, invalidate_all, invalidate_problem, invalidate_tag
+from .invalidation import (
+    canonical_path,
+    clear,
+    declared_tags,
+    invalidate_all,
+    invalidate_problem,
+    invalidate_tag,
+    revalidate,
+)
 from .middleware import CacheMiddleware, SubResponse, resolve, subrequest
 from .policy import (
     DYNAMIC_CACHE_CONTROL,
@@ -52,7 +60,7 @@ from .policy import (
     shared_cache_control,
 )
 from .render import SessionInterface, dispatch, listen_for_renders, mark_dynamic
-from .store import Entry, ResponseStore
+from .store import Entry, ResponseStore, body_etag
 from .tracking import TrackingRequest
 from .versions import VersionReader
 
@@ -66,9 +74,12 @@ __all__ = [
     "StaticViewReadRequest",
     "SubResponse",
     "TrackingRequest",
+    "body_etag",
     "cache_view",
+    "canonical_path",
     "clear",
     "code_version",
+    "declared_tags",
     "dispatch",
     "init_app",
     "invalidate_all",
@@ -77,6 +88,7 @@ __all__ = [
     "mark_dynamic",
     "policy_for",
     "resolve",
+    "revalidate",
     "shared_cache_control",
     "subrequest",
 ]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError
 
 from .adapter import current_flask_app
@@ -40,6 +43,42 @@ def invalidate_tag(tag: str, **values: Any) -> None:
         except BuildError:
             continue
     bump("path:" + path for path in paths)
+
+
+def canonical_path(path: str) -> str | None:
+    """The canonical spelling of a path this app answers GET for; None when it answers none.
+
+    ``path`` is a path as the app routes it (``/api/problems/037``, percent-
+    encoded or not), without a query string.
+    """
+    if not path.startswith("/") or any(ch in path for ch in "?#\x00"):
+        return None
+    adapter = current_flask_app().url_map.bind("localhost")
+    try:
+        rule, values = adapter.match(unquote(path), method="GET", return_rule=True)
+    except HTTPException:  # not found, no GET, or Werkzeug's own redirect
+        return None
+    return adapter.build(rule.endpoint, values, method="GET")
+
+
+def declared_tags() -> frozenset[str]:
+    """Every tag a GET view of the app declares (``cache_view(tags=...)``)."""
+    app = current_flask_app()
+    tags: set[str] = set()
+    for rule in app.url_map.iter_rules():
+        policy = policy_for(app, rule.endpoint, "GET")
+        if policy is not None and "GET" in (rule.methods or ()):
+            tags.update(policy.tags)
+    return frozenset(tags)
+
+
+def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
+    """Make stale the stored responses of these canonical paths and of every view with these tags.
+
+    Next.js's ``revalidatePath`` and ``revalidateTag``: call it inside a write
+    transaction, as the services do.
+    """
+    bump([*("path:" + path for path in paths), *("tag:" + tag for tag in tags)])
 
 
 def invalidate_all() -> None:

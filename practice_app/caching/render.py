@@ -12,7 +12,6 @@ the request is dynamic, and does not pay for the read.
 from __future__ import annotations
 
 import contextvars
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +26,7 @@ from ..extensions import db
 from .adapter import current_request, raw_session
 from .middleware import KEY_ENVIRON, CacheMiddleware, etag_matches
 from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
-from .store import Entry
+from .store import Entry, body_etag
 from .versions import names_for, read_on
 
 # Headers that belong to one response, not to the stored representation.
@@ -123,12 +122,14 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         status=response.status_code,
         headers=[(k, v) for k, v in response.headers.items() if k.lower() not in _UNSTORED_HEADERS],
         body=body,
-        etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        etag=body_etag(body),
         stored_at=started,
         revalidate=policy.revalidate,
         versions=render.versions,
     )
     if not store.put(key, entry):
+        # Not stored (the backend failed): still the representation's ETag.
+        response.headers["ETag"] = entry.etag
         return mark_dynamic(response)
     now = store.clock()
     if etag_matches(request.headers.get("If-None-Match"), entry.etag):

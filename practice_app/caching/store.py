@@ -30,6 +30,15 @@ LOCAL_BODY_BYTES = 64 * 1024 * 1024
 RECENT_ENTRIES = 10_000
 
 
+def body_etag(body: bytes) -> str:
+    """The strong ``ETag`` of a representation: a hash of its bytes.
+
+    Stored responses carry it, and so do the answers to writes (the API's
+    ``If-Match`` compares against it), so a client holds one ETag per state.
+    """
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
 @dataclass
 class Entry:
     """A stored response: plain data, never an ORM object."""
