@@ -62,6 +62,30 @@ def error_response(status: int, description: str) -> Callable[[Any], Any]:
     return bp.alt_response(status, schema=ErrorBody, description=description)
 
 
+# What each error of a problem's writes means, as the OpenAPI document says it.
+WRITE_ERRORS = {
+    400: "Malformed JSON, or a body that is not a JSON object",
+    401: "No valid token",
+    403: "Not its author nor an admin",
+    404: "Problem not found",
+    409: "A problem with this name exists",
+    412: "If-Match: it is no longer in that state",
+    413: "The body is over 1 MiB",
+    415: "The body is not application/json",
+}
+
+
+def write_errors(*statuses: int) -> Callable[[Any], Any]:
+    """Document these statuses of a write (422 comes with its body's schema)."""
+
+    def document(view: Any) -> Any:
+        for status in statuses:
+            view = error_response(status, WRITE_ERRORS[status])(view)
+        return view
+
+    return document
+
+
 def _problem_location(problem: Problem) -> dict[str, str]:
     return {"Location": url_for("api.problem_detail", problem_id=problem.id)}
 
@@ -115,12 +139,13 @@ class ProblemList(MethodView):
     @token_required
     @bp.arguments(ProblemInput)
     @bp.response(201, ProblemOut, headers={**LOCATION, **ETAG, **REPLAYED})
-    @error_response(400, description="An Idempotency-Key that is not 1-255 visible ASCII")
-    @error_response(401, description="No valid token")
-    @error_response(409, description="A problem with this name exists")
     @error_response(
-        422, description="Invalid fields, or an Idempotency-Key reused with another body"
+        400,
+        "Malformed JSON, a body that is not an object, or an Idempotency-Key "
+        "that is not 1-255 visible ASCII characters",
     )
+    @write_errors(401, 409, 413, 415)
+    @error_response(422, "Invalid fields, or an Idempotency-Key reused with another body")
     def post(self, fields: dict[str, Any]) -> Any:
         """Add a problem."""
         key = request.headers.get("Idempotency-Key")
@@ -144,8 +169,7 @@ class ProblemDetail(MethodView):
     @token_required
     @bp.arguments(ProblemInput)
     @bp.response(200, ProblemOut, headers=ETAG)
-    @error_response(403, description="Not its author nor an admin")
-    @error_response(412, description="If-Match: it is no longer in that state")
+    @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Replace a problem: fields left out take their defaults."""
         return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
@@ -155,8 +179,7 @@ class ProblemDetail(MethodView):
     @token_required
     @bp.arguments(ProblemPatch)
     @bp.response(200, ProblemOut, headers=ETAG)
-    @error_response(403, description="Not its author nor an admin")
-    @error_response(412, description="If-Match: it is no longer in that state")
+    @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Change the given fields of a problem."""
         return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
@@ -164,8 +187,7 @@ class ProblemDetail(MethodView):
     @bp.doc(security=BEARER, parameters=[IF_MATCH])
     @token_required
     @bp.response(204)
-    @error_response(403, description="Not its author nor an admin")
-    @error_response(412, description="If-Match: it is no longer in that state")
+    @write_errors(401, 403, 404, 412)
     def delete(self, problem_id: int | str) -> Any:
         """Remove a problem."""
         services.delete_problem(g.api_user, problem_id, precondition=if_match())
