@@ -125,6 +125,7 @@ def test_sign_in_create_edit_delete_with_javascript_off(
     assert re.fullmatch(r"/problems/\d+", path_of(page, server))
     expect(page.locator("h1")).to_have_text("Plain HTML problem")
     expect(page.locator("#flash")).to_contain_text("Created “Plain HTML problem”.")
+    expect(page.locator("#flash .flash")).to_be_in_viewport(ratio=1)
     expect(page.locator(".prose strong")).to_have_text("shortest")
     detail = path_of(page, server)
 
@@ -156,7 +157,7 @@ def test_list_and_search_with_javascript_off(server: LiveServer, no_js: BrowserC
     page.fill("#q", "sum")
     with page.expect_navigation():
         page.get_by_role("button", name="Search").click()
-    assert path_of(page, server).startswith("/?q=sum")
+    assert path_of(page, server) == "/?q=sum"  # redirected without the empty fields
     for title in page.locator(".problem-card__title").all_inner_texts():
         assert "sum" in title.lower()
     page.set_viewport_size({"width": 390, "height": 844})
@@ -217,6 +218,9 @@ def test_sign_in_create_edit_delete_with_javascript_on_never_reloads(
     page.get_by_role("button", name="Create problem").click()
     expect(page.locator("form[aria-busy='true']")).to_have_count(1)
     expect(page.get_by_role("button", name="Saving…")).to_be_disabled()
+    for field in ("#name", "#tags", "#statement"):  # what is typed now would be lost
+        expect(page.locator(field)).not_to_be_editable()
+    expect(page.locator("#difficulty")).to_be_disabled()
     for _ in range(250):
         if held:
             break
@@ -237,6 +241,9 @@ def test_sign_in_create_edit_delete_with_javascript_on_never_reloads(
     page.get_by_role("button", name="Create problem").click()
     expect(page.locator("#flash")).to_contain_text("Created “Enhanced problem”.")
     expect(page.locator("h1")).to_have_text("Enhanced problem")
+    # the new page's heading has the focus, and the flash above it is in sight
+    expect(page.locator("h1")).to_be_focused()
+    expect(page.locator("#flash .flash")).to_be_in_viewport(ratio=1)
     expect(page).to_have_title("Enhanced problem · Practice Problems")
     assert re.fullmatch(r"/problems/\d+", path_of(page, server))  # pushState
     assert_not_reloaded(page)
@@ -269,7 +276,7 @@ def test_sign_in_create_edit_delete_with_javascript_on_never_reloads(
     # the search form is enhanced too (GET): the address follows the query
     page.fill("#q", "sum")
     page.get_by_role("button", name="Search").click()
-    page.wait_for_url(re.compile(r"/\?q=sum"))
+    page.wait_for_url(re.compile(r"/\?q=sum$"))  # the empty fields are left out
     expect(page.locator(".result-count")).to_contain_text("match")
     assert_not_reloaded(page)
 
@@ -294,10 +301,14 @@ def test_a_token_is_shown_once_with_javascript_on(
     page.get_by_role("button", name="Create token").click()
     token = page.locator("#new-token")
     expect(token).to_have_value(re.compile(r"^pp_"))
+    # "Try it" runs as it is: the whole token, not a shortened one
+    expect(page.locator("[data-try-it]")).to_contain_text(f"Bearer {token.input_value()} ")
+    expect(page.locator("#flash .flash")).to_be_in_viewport(ratio=1)
     assert_not_reloaded(page)
     page.get_by_role("button", name="Revoke").first.click()
     expect(page.locator("#flash")).to_contain_text("Revoked the token")
     expect(page.locator("#new-token")).to_have_count(0)  # shown once
+    expect(page.locator("[data-try-it]")).to_contain_text("Bearer YOUR_TOKEN ")
     assert_not_reloaded(page)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from html import unescape
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -156,3 +158,83 @@ def test_the_panel_releases_the_revalidating_clocks_lock(make_app: Callable[...,
     fresh = live_values(client.get("/compare").text)["/api/clock/revalidate"]
     assert fresh["x-cache"] == "HIT"
     assert fresh["value"] != first["value"]
+
+
+def code_blocks(html: str) -> dict[str, str]:
+    """The page's code blocks: {accessible name: text}."""
+    return {
+        label: unescape(re.sub(r"<[^>]+>", "", body))
+        for label, body in re.findall(
+            r'<pre class="code" tabindex="0" role="region" aria-label="([^"]+)">(.*?)</pre>',
+            html,
+            re.S,
+        )
+    }
+
+
+def test_compare_shows_this_apps_real_code_beside_nextjs(client: FlaskClient) -> None:
+    """Every excerpt of this app is its source, line for line, in order (``...`` for gaps)."""
+    blocks = code_blocks(client.get("/compare").text)
+    ours = {label: text for label, text in blocks.items() if " in practice_app/" in label}
+    assert len(ours) == 7, list(blocks)
+    root = Path(__file__).resolve().parent.parent
+    for label, text in ours.items():
+        path = root / label.split(" in ")[-1]
+        source = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+        position = 0
+        for line in text.splitlines():
+            if line.strip() == "...":
+                continue
+            assert line.strip() in source[position:], (label, line)
+            position = source.index(line.strip(), position) + 1
+    shown = "\n".join(ours.values())
+    for line in (
+        "class ProblemList(MethodView):",
+        '@cache_view("auto", tags=("problems",))',
+        "def post(self, fields: dict[str, Any]) -> Any:",
+        "def problem_new() -> Any:",
+        'return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)',
+        "def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:",
+        "function busy(form, submitter, on) {",
+        '@cache_view("force-dynamic")',
+        "@cache_view(revalidate=300)",
+        'invalidate_tag("problems", problem_id=problem_id)',
+    ):
+        assert line in shown, line
+
+
+def test_compare_teaches_nextjs_since_14_and_on_demand_revalidation(client: FlaskClient) -> None:
+    html = client.get("/compare").text
+    nextjs = "\n".join(
+        text for label, text in code_blocks(html).items() if label.startswith("Next.js")
+    )
+    for phrase in (
+        "export async function GET()",
+        "export async function POST(request: Request)",
+        "'use server'",
+        "revalidatePath('/api/problems')",
+        "useFormStatus()",
+        "export const dynamic = 'force-dynamic'",
+        "export const revalidate = 300",
+        "next: { tags: ['problems'] }",
+        "'use cache'",
+        "cacheTag('problems')",
+        "revalidateTag('problems', 'max')",
+        "updateTag('problems')",
+    ):
+        assert phrase in nextjs, phrase
+    text = unescape(re.sub(r"<[^>]+>", "", html))
+    for phrase in (
+        "tags= is revalidateTag, not revalidatePath",
+        "GET route handlers are no longer cached by default",
+        "export const dynamic = 'force-static'",
+        "POST /api/revalidate",
+        '{"paths": [...], "tags": [...]}',
+        "X-Webhook-Signature: sha256=HEX",
+        'TIMESTAMP + "." + RAW BODY',
+        "FLASK_REVALIDATE_SECRET",
+        "more than 300 s away: 401",
+        "caching.invalidate_problem",
+    ):
+        assert phrase in text, phrase
+    assert "X-Webhook-Signature: sha256=$SIG" in code_blocks(html)["This app: POST /api/revalidate"]

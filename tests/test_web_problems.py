@@ -100,12 +100,15 @@ def test_list_pages_with_limit_and_offset(
         make_problem(name=f"Puzzle {number:02d}")
     html = client.get("/?limit=3").text
     assert "Showing 1–3 of 7 problems." in html  # noqa: RUF001 - the page's en dash
-    assert "Puzzle 01" in html and "Puzzle 04" not in html
+    # newest first: a problem just made is on the first page
+    assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 07", "Puzzle 06", "Puzzle 05"]
     following = re.search(r'rel="next" href="([^"]+)"', html)
     assert following and "offset=3" in following.group(1)
     html = client.get(following.group(1).replace("&amp;", "&")).text
-    assert "Puzzle 04" in html and "Puzzle 01" not in html
+    assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 04", "Puzzle 03", "Puzzle 02"]
     assert 'rel="prev"' in html
+    html = client.get("/?limit=3&offset=6").text
+    assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 01"]
     # nonsense numbers fall back to the defaults instead of failing
     assert client.get("/?limit=abc&offset=-4").status_code == 200
     past = client.get("/?limit=3&offset=30").text
@@ -151,12 +154,15 @@ def test_the_author_sees_edit_and_delete_controls(
 
 
 def test_pages_load_one_local_deferred_script_and_no_inline_script(client: FlaskClient) -> None:
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     for path in ("/", "/login", "/compare"):
         html = client.get(path).text
         scripts = re.findall(r"<script\b[^>]*>", html)
         assert scripts == ['<script src="/static/app.js" defer>'], scripts
         assert "<style" not in html
-        assert re.findall(r'<link[^>]*href="([^"]+)"', html) == ["/static/app.css"]
+        links = re.findall(r'<link[^>]*href="([^"]+)"', html)
+        assert links == ["/static/favicon.svg", "/static/app.css"]
 
 
 # -- create -------------------------------------------------------------------------
@@ -438,3 +444,51 @@ def test_a_statement_with_html_and_script_is_rendered_harmless(
     assert "&lt;img src=x onerror=alert(1)&gt;" in prose
     assert '<a href="https://example.com" rel="nofollow noopener noreferrer">ok</a>' in prose
     assert "<h2>Title</h2>" in prose  # headings sit under the page's own <h1>
+
+
+def test_a_search_without_its_empty_fields(client: FlaskClient) -> None:
+    """The search form sends empty fields; the address is cleaned of them (JavaScript off)."""
+    response = client.get("/?q=tree&difficulty=&tag=")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?q=tree"
+    response = client.get("/?q=&difficulty=&tag=")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/?q=tree&difficulty=easy").status_code == 200
+
+
+def test_a_new_problem_is_first_in_the_list(
+    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int]
+) -> None:
+    make_user("alice")
+    for number in range(1, 26):
+        make_problem(name=f"Puzzle {number:02d}")
+    html = client.get("/").text
+    assert re.findall(r"Puzzle \d\d", html)[0] == "Puzzle 25"
+    assert "Puzzle 05" not in html  # twenty a page: the oldest five are on page 2
+
+
+def test_the_edit_page_names_the_problem(
+    alice: FlaskClient, make_problem: Callable[..., int]
+) -> None:
+    problem_id = make_problem(name="Two <Sum>")
+    html = alice.get(f"/problems/{problem_id}/edit").text
+    assert "<h1>Edit “Two &lt;Sum&gt;”</h1>" in html
+    assert "<title>Edit “Two &lt;Sum&gt;” · Practice Problems</title>" in html
+
+
+def test_a_statement_outline_skips_no_level_and_its_code_scrolls_by_keyboard(
+    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int]
+) -> None:
+    make_user("alice")
+    statement = "### Example 1\n\n```\nx\n```\n\n##### Note\n\n# Part\n\n```\ny\n```\n"
+    html = client.get(f"/problems/{make_problem(statement=statement)}").text
+    prose = html.split('<div class="prose">', 1)[1].split("</div>", 1)[0]
+    assert re.findall(r"<(h\d)>([^<]*)<", prose) == [
+        ("h2", "Example 1"),
+        ("h3", "Note"),
+        ("h2", "Part"),
+    ]
+    assert re.findall(r"<pre[^>]*>", prose) == [
+        '<pre tabindex="0" role="region" aria-label="Code block 1">',
+        '<pre tabindex="0" role="region" aria-label="Code block 2">',
+    ]

@@ -47,7 +47,7 @@ def test_a_new_token_is_shown_once_and_works(app: Flask, alice: FlaskClient) -> 
     token = TOKEN.search(page.text)
     assert token
     # listed with its label and prefix
-    assert "<td>laptop</td>" in page.text
+    assert '<td data-label="Label">laptop</td>' in page.text
     assert f"<code>{token.group(1)[:10]}…</code>" in page.text
     # once: the next render no longer has it
     again = alice.get("/account/tokens").text

@@ -53,13 +53,15 @@
         document.querySelector("[aria-invalid='true']");
     }
     if (!target) {
-      target = document.getElementById("main");
-    }
-    if (target) {
-      target.focus({ preventScroll: kind === "error" });
-      if (kind === "error") {
-        target.scrollIntoView({ block: "center" });
+      // the new page's heading, so a screen reader starts there; the flash above it stays in view
+      target = document.querySelector("#main h1") || document.getElementById("main");
+      if (target.tabIndex < 0 && !target.hasAttribute("tabindex")) {
+        target.setAttribute("tabindex", "-1");
       }
+    }
+    target.focus({ preventScroll: true });
+    if (kind === "error") {
+      target.scrollIntoView({ block: "center" });
     }
   }
 
@@ -78,6 +80,22 @@
         button.disabled = on;
       }
     );
+    // What is typed while the request is on its way would be lost: nothing is editable meanwhile.
+    // (The body was read before this, so fields made read-only or disabled are still sent.)
+    form.querySelectorAll("input:not([type='hidden']), textarea, select").forEach(function (field) {
+      if (on && !field.readOnly && !field.disabled) {
+        field.dataset.pendingLock = "1";
+        if (field.tagName === "SELECT" || field.type === "checkbox" || field.type === "radio") {
+          field.disabled = true;
+        } else {
+          field.readOnly = true;
+        }
+      } else if (!on && field.dataset.pendingLock) {
+        delete field.dataset.pendingLock;
+        field.readOnly = false;
+        field.disabled = false;
+      }
+    });
     if (submitter && submitter.dataset && submitter.dataset.pendingLabel) {
       if (on) {
         submitter.dataset.idleLabel = submitter.textContent;
@@ -115,7 +133,14 @@
       headers: { Accept: "text/html" },
     };
     if (method === "GET") {
-      url.search = body.toString();
+      // leave out the empty fields: "?q=tree", not "?q=tree&difficulty=&tag="
+      var query = new URLSearchParams();
+      body.forEach(function (value, name) {
+        if (value !== "") {
+          query.append(name, value);
+        }
+      });
+      url.search = query.toString();
     } else {
       init.body = body;
     }
@@ -150,8 +175,8 @@
             } else {
               history.pushState({ enhanced: true }, "", response.url);
             }
-            window.scrollTo(0, 0);
           }
+          window.scrollTo(0, 0); // a new page: from its top, where the flash is
           focusAfterSwap("page");
         } else {
           focusAfterSwap("error");

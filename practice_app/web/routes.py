@@ -10,13 +10,18 @@ read the request and never stores them (they carry CSRF tokens and flashes).
 from __future__ import annotations
 
 import functools
+import inspect
+import itertools
 import json
+import re
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -31,6 +36,7 @@ from flask import (
 )
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import caching, services
@@ -73,7 +79,40 @@ QUERY_MAX = 200
 # The new API token, kept in the session between the POST and the one GET that shows it.
 NEW_TOKEN_KEY = "web.new_token"
 
-bp.add_app_template_filter(render_markdown, "markdown")
+_HEADING_TAG = re.compile(r"<(/?)h([2-6])>")
+
+
+@bp.app_template_filter("markdown")
+def render_statement(text: str) -> Markup:
+    """A statement's HTML: outlined under the page's ``<h1>``, its code reachable by keyboard.
+
+    Headings are renumbered so that none skips a level (``### Example``
+    becomes ``<h2>``, the next level down ``<h3>``), and each ``<pre>`` is a
+    named, focusable region, so a long line can be scrolled with the keyboard.
+    ``render_markdown``'s output is sanitised: its tags carry no attributes.
+    """
+    html = str(render_markdown(text))
+    levels = sorted({int(level) for _, level in _HEADING_TAG.findall(html)})
+    rank = {level: index + 2 for index, level in enumerate(levels)}
+    opened: list[int] = []  # the level each open heading was given, to close it alike
+    previous = 1
+
+    def outline(match: re.Match[str]) -> str:
+        nonlocal previous
+        if match.group(1):
+            return f"</h{opened.pop()}>"
+        previous = min(rank[int(match.group(2))], previous + 1)
+        opened.append(previous)
+        return f"<h{previous}>"
+
+    html = _HEADING_TAG.sub(outline, html)
+    blocks = itertools.count(1)
+    html = re.sub(
+        "<pre>",
+        lambda _: f'<pre tabindex="0" role="region" aria-label="Code block {next(blocks)}">',
+        html,
+    )
+    return Markup(html)  # noqa: S704 - sanitised by render_markdown; only our attributes added
 
 
 @bp.app_template_filter("datetime")
@@ -193,16 +232,42 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 # -- problems -------------------------------------------------------------------------
 
 
+def _newest_first(
+    q: str, *, difficulty: str | None, tag: str | None, limit: int, offset: int
+) -> tuple[list[Problem], int]:
+    """One page of the search, newest problem first (so a problem just made is on page 1).
+
+    ``services.search_problems`` pages in id order, as the API does; the
+    same page counted from the end, reversed, is the newest-first page.
+    """
+    _, total = services.search_problems(q, difficulty=difficulty, tag=tag, limit=0)
+    end = total - offset
+    if end <= 0:
+        return [], total
+    start = max(0, end - limit)
+    problems, total = services.search_problems(
+        q, difficulty=difficulty, tag=tag, limit=end - start, offset=start
+    )
+    return problems[::-1], total
+
+
 @bp.get("/")
-def problem_list() -> str:
-    """The catalogue, searched by name and filtered by difficulty and tag."""
+def problem_list() -> Any:
+    """The catalogue, newest first, searched by name and filtered by difficulty and tag.
+
+    A search form sends its empty fields too (``?q=tree&difficulty=&tag=``):
+    such an address is redirected to the same search without them.
+    """
+    if any(value == "" for value in request.args.values()):
+        kept = [(name, value) for name, value in request.args.items(multi=True) if value != ""]
+        return redirect(url_for("web.problem_list") + (f"?{urlencode(kept)}" if kept else ""), 302)
     q = request.args.get("q", "").strip()[:QUERY_MAX]
     difficulty = request.args.get("difficulty", "")
     difficulty = difficulty if difficulty in DIFFICULTIES else ""
     tag = request.args.get("tag", "").strip().lower()[:30]
     limit = _int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = _int_arg("offset", 0, 0, 2**31)
-    problems, total = services.search_problems(
+    problems, total = _newest_first(
         q, difficulty=difficulty or None, tag=tag or None, limit=limit, offset=offset
     )
     filters: dict[str, Any] = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
@@ -466,9 +531,84 @@ def _call_live(app: Flask, route: LiveRoute) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """Lines of this app's own code, read when the page is rendered: they cannot go stale."""
+
+    name: str
+    path: str
+    code: str
+
+
+def _excerpt_lines(name: str, path: Path, lines: list[str], keep: tuple[str, ...]) -> Excerpt:
+    """Dedent ``lines``; with ``keep``, only the lines holding one of those strings, and ``...``."""
+    text = textwrap.dedent("".join(lines)).splitlines()
+    if keep:
+        shown: list[str] = []
+        last = -1
+        for number, line in enumerate(text):
+            if any(part in line for part in keep):
+                if shown and number > last + 1:  # lines left out: say so, at this line's indent
+                    shown.append(line[: len(line) - len(line.lstrip())] + "...")
+                shown.append(line)
+                last = number
+        text = shown
+    root = Path(current_app.root_path).parent
+    return Excerpt(name, str(path.resolve().relative_to(root)), "\n".join(text))
+
+
+def source_excerpt(obj: Any, *, keep: tuple[str, ...] = ()) -> Excerpt:
+    """The source of a function or class of this app (decorators included), or some of its lines."""
+    target = inspect.unwrap(obj)
+    lines, _ = inspect.getsourcelines(target)
+    path = Path(inspect.getsourcefile(target) or "")
+    return _excerpt_lines(target.__qualname__, path, lines, keep)
+
+
+def static_excerpt(filename: str, start: str, *, keep: tuple[str, ...] = ()) -> Excerpt:
+    """The block of a static file from the line holding ``start`` to its closing brace."""
+    path = Path(current_app.static_folder or "") / filename
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(number for number, line in enumerate(lines) if start in line)
+    indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+    last = next(
+        number for number in range(first + 1, len(lines)) if lines[number].startswith(indent + "}")
+    )
+    name = lines[first].strip().removeprefix("function ").split("(")[0] + "()"
+    return _excerpt_lines(name, path, lines[first : last + 1], keep)
+
+
+def _compare_excerpts() -> dict[str, Excerpt]:
+    """The code /compare puts beside Next.js's: the API's views, a form action and what it calls."""
+    views: Mapping[str, Any] = current_app.view_functions  # MethodViews: as_view keeps the class
+    problem_list = views["api.problem_list"].view_class
+    return {
+        "method_view": source_excerpt(
+            problem_list,
+            keep=(
+                "@bp.route",
+                "class ProblemList",
+                "@cache_view",
+                "@token_required",
+                "def get",
+                "def post",
+                "return services.",
+                "problem = services.create_problem",
+                "return problem, 201",
+            ),
+        ),
+        "form_view": source_excerpt(problem_new),
+        "service": source_excerpt(services.create_problem),
+        "pending": static_excerpt("app.js", "function busy("),
+        "dynamic": source_excerpt(views["api.clock_dynamic"].view_class),
+        "revalidate": source_excerpt(views["api.clock_revalidate"].view_class),
+        "invalidate": source_excerpt(caching.invalidate_problem),
+    }
+
+
 @bp.get("/compare")
 def compare() -> str:
-    """Route handlers against server actions, in this app; with a live panel."""
+    """Route handlers against server actions, in this app, code beside code; with a live panel."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     live = [_call_live(app, route) for route in LIVE_ROUTES]
-    return render_template("web/compare.html", live=live)
+    return render_template("web/compare.html", live=live, code=_compare_excerpts())
