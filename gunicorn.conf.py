@@ -8,14 +8,54 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 worker_class = "sync"
 timeout = 30
 graceful_timeout = 10
-# Log to stderr. The access log holds the request line, never headers, so an
-# Authorization token is not written anywhere.
+# The access log on stdout, errors on stderr. One line a request, cache hits
+# included: its X-Request-ID, the client, method, path (percent-encoded, never
+# the query string, which may hold a token), status, bytes, milliseconds and
+# user; practice_app/telemetry.py puts the path and the user in the environ.
+# No header and no cookie is ever written.
 accesslog = "-" if os.environ.get("PRACTICE_ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
 loglevel = os.environ.get("PRACTICE_LOG_LEVEL", "info")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+access_log_format = (
+    'id=%({x-request-id}o)s %(h)s "%(m)s %({practice.path}e)s" %(s)s %(B)s '
+    "%(M)sms user=%({practice.user}e)s"
+)
 # No control socket: its default path ($XDG_RUNTIME_DIR/gunicorn.ctl or
 # ~/.gunicorn/gunicorn.ctl) is one per user, not per instance, so every gunicorn
 # on the machine would bind the same socket and `gunicornc` could reach (and
 # reload or stop) whichever started last. Nothing here uses gunicornc.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Give the workers' Prometheus metrics a fresh directory, so /metrics sums this run only.
+
+    ``PROMETHEUS_MULTIPROC_DIR`` when the environment sets it (emptied), else
+    a new temporary directory; the workers inherit the variable.
+    """
+    import shutil
+    import tempfile
+
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        shutil.rmtree(configured, ignore_errors=True)
+        os.makedirs(configured, mode=0o700)
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="practice-metrics-")
+        server._practice_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def child_exit(server, worker):
+    """Let prometheus_client drop a dead worker's live gauges (its counters still count)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics directory this gunicorn made."""
+    import shutil
+
+    made = getattr(server, "_practice_metrics_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)

@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response
+from flask import Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import PROJECT_ROOT, init_logging, instance_path, load_config
@@ -24,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import bodies, caching, cli, cors, errors, models
+    from . import bodies, caching, cli, cors, errors, models, telemetry
     from .api import bp as api_bp
     from .api.schemas import Timestamp
     from .extensions import (
@@ -58,6 +58,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         user = db.session.get(models.User, int(number))
         if user is None or not hmac.compare_digest(user.session_token.encode(), token.encode()):
             return None
+        telemetry.name_user(request.environ, user.name)
         return user
 
     api.init_app(app)
@@ -81,6 +82,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     )
     if cors_policy.enabled:
         app.wsgi_app = cors.CorsMiddleware(app.wsgi_app, cors_policy)  # type: ignore[method-assign]
+    # Outside CORS and the cache: every response gets its request id and is counted.
+    app.wsgi_app = telemetry.TelemetryMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+
+    @app.url_value_preprocessor
+    def name_route(_endpoint: str | None, _values: dict[str, Any] | None) -> None:
+        # The first hook of a request Flask routes: its rule labels the metrics.
+        rule = request.url_rule
+        telemetry.name_route(request.environ, rule.rule if rule is not None else None)
 
     @app.after_request
     def default_cache_control(response: Response) -> Response:

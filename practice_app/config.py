@@ -82,12 +82,15 @@ class Defaults:
 
     WTF_CSRF_TIME_LIMIT = 3600 * 8
 
-    # Flask-Limiter: POSTs to /login and /register, per client address. The
-    # memory store counts per gunicorn worker; with several workers or
+    # Flask-Limiter: POSTs to /login and /register per client address, and API
+    # writes per token. Over a limit: 429 with Retry-After. The memory store
+    # counts per gunicorn worker; with several workers or
     # machines, point it at Redis (FLASK_RATELIMIT_STORAGE_URI=redis://...).
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"
+    # API writes (POST, PUT, PATCH, DELETE under /api/) per token.
+    API_WRITE_RATE_LIMIT = "600 per minute"
 
     # flask-smorest: the OpenAPI document and Swagger UI, served locally.
     API_TITLE = "Practice Problems API"

@@ -1,4 +1,4 @@
-"""Routes about the app itself: its health, and the files of the API docs page."""
+"""Routes about the app itself: its health, its metrics, and the files of the API docs page."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import swagger_ui_bundle
-from flask import Blueprint, Response, jsonify, send_from_directory
+from flask import Blueprint, Response, abort, jsonify, request, send_from_directory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from . import services, telemetry
+from .api.auth import bearer_token
 from .caching import cache_view
 from .extensions import db
 
@@ -32,6 +34,36 @@ def health() -> Any:
         log.warning("health check: the database does not answer: %r", exc)
         return jsonify(status="unavailable", error="The database does not answer."), 503
     return jsonify(status="ok")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# Headers a reverse proxy adds: a request carrying one did not come from this machine.
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+@bp.get("/metrics")
+@cache_view("force-dynamic")
+def metrics() -> Response:
+    """Prometheus's text format, summed over every gunicorn worker.
+
+    For an admin's token, or a request from this machine that did not come
+    through a proxy (a reverse proxy on the same machine must not make the
+    metrics public); anyone else gets 404, as if there were nothing here.
+    """
+    if not _may_read_metrics():
+        abort(404)
+    body, content_type = telemetry.render_metrics()
+    return Response(body, content_type=content_type)
+
+
+def _may_read_metrics() -> bool:
+    token = bearer_token()
+    if token is not None:
+        row = services.live_token(token)
+        if row is not None and row.user.is_admin:
+            return True
+    proxied = any(name in request.headers for name in PROXY_HEADERS)
+    return request.remote_addr in LOOPBACK and not proxied
 
 
 @bp.get("/api/docs/assets/<path:filename>")

@@ -1,4 +1,4 @@
-"""CORS configuration and headers (test client); the cache's hits are in tests/test_public_api_e2e.py."""
+"""CORS configuration and headers (test client); hits are in tests/test_public_api_e2e.py."""
 
 from __future__ import annotations
 

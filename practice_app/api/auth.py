@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
-from .. import services
+from .. import services, telemetry
 from ..errors import Forbidden, Unauthorized
 from ..models import User
 
@@ -39,6 +39,17 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def write_limit_key() -> str:
+    """Who an API write counts against for the rate limit: its token, else its address.
+
+    The token's digest, never the token: the limiter's storage (Redis) holds no secret.
+    """
+    token = bearer_token()
+    if token is None:
+        return "address:" + (request.remote_addr or "unknown")
+    return "token:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
 def token_user() -> User | None:
     """Return the token's user, None without a token; a bad token is a 401.
 
@@ -52,6 +63,7 @@ def token_user() -> User | None:
         raise Unauthorized(TOKEN_INVALID, 'Bearer error="invalid_token"')
     g.api_token_id = row.id
     user: User = row.user
+    telemetry.name_user(request.environ, user.name)
     return user
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -19,6 +19,7 @@ from flask_smorest import Blueprint
 from .. import services
 from ..caching import cache_view
 from ..errors import ErrorBody
+from ..extensions import limiter
 from ..models import Problem
 from ..rules import ProblemInput, ProblemPatch
 from .auth import (
@@ -27,6 +28,7 @@ from .auth import (
     admin_or_signed_webhook,
     token_required,
     token_user,
+    write_limit_key,
 )
 from .parsing import StrictJsonParser
 from .representations import create_once, if_match, sends_etag
@@ -53,6 +55,14 @@ bp = ApiBlueprint(
     url_prefix="/api",
     description="Practice problems: the route handlers.",
 )
+# Writes are rate limited per token (FLASK_API_WRITE_RATE_LIMIT), all routes
+# together; reads are not.
+limiter.shared_limit(
+    lambda: current_app.config["API_WRITE_RATE_LIMIT"],
+    scope="api-writes",
+    key_func=write_limit_key,
+    methods=["POST", "PUT", "PATCH", "DELETE"],
+)(bp)
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 

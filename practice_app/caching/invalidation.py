@@ -6,12 +6,19 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BuildError
+from werkzeug.routing import BuildError, Rule
 
+from .. import telemetry
+from ..extensions import db
 from .adapter import current_flask_app
 from .policy import policy_for
 from .versions import ALL, bump
+
+# Where a write's session keeps the routes it invalidated until it commits.
+_PENDING = "practice_cache_invalidated"
 
 
 def invalidate_problem(problem_id: int) -> None:
@@ -32,17 +39,46 @@ def invalidate_tag(tag: str, **values: Any) -> None:
     app = current_flask_app()
     adapter = app.url_map.bind("localhost")
     paths = []
-    for rule in app.url_map.iter_rules():
-        policy = policy_for(app, rule.endpoint, "GET")
-        if policy is None or tag not in policy.tags or "GET" not in (rule.methods or ()):
-            continue
+    rules = []
+    for rule in _tagged_rules(tag):
         if not rule.arguments <= values.keys():
             continue
         try:
             paths.append(adapter.build(rule.endpoint, {k: values[k] for k in rule.arguments}))
         except BuildError:
             continue
+        rules.append(rule.rule)
     bump("path:" + path for path in paths)
+    _count_on_commit(rules)
+
+
+def _tagged_rules(tag: str) -> list[Rule]:
+    """The URL rules of the GET views that declare ``tag``."""
+    app = current_flask_app()
+    found = []
+    for rule in app.url_map.iter_rules():
+        policy = policy_for(app, rule.endpoint, "GET")
+        if policy is not None and tag in policy.tags and "GET" in (rule.methods or ()):
+            found.append(rule)
+    return found
+
+
+def _count_on_commit(rules: Iterable[str]) -> None:
+    """Count these routes' entries as invalidated once the write's transaction commits."""
+    db.session().info.setdefault(_PENDING, []).extend(rules)
+
+
+def _counted(session: Session) -> None:
+    for rule in session.info.pop(_PENDING, ()):
+        telemetry.count_cache(rule, "invalidated")
+
+
+def _forgotten(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+event.listen(Session, "after_commit", _counted)
+event.listen(Session, "after_rollback", _forgotten)
 
 
 def canonical_path(path: str) -> str | None:
@@ -78,7 +114,11 @@ def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
     Next.js's ``revalidatePath`` and ``revalidateTag``: call it inside a write
     transaction, as the services do.
     """
+    paths, tags = list(paths), list(tags)
     bump([*("path:" + path for path in paths), *("tag:" + tag for tag in tags)])
+    adapter = current_flask_app().url_map.bind("localhost")
+    rules = [adapter.match(path, method="GET", return_rule=True)[0].rule for path in paths]
+    _count_on_commit([*rules, *(rule.rule for tag in tags for rule in _tagged_rules(tag))])
 
 
 def invalidate_all() -> None:

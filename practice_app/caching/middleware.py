@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_etags, unquote_etag
 from werkzeug.wsgi import get_path_info
 
+from .. import telemetry
 from .policy import policy_for, shared_cache_control
 from .store import Entry, ResponseStore
 from .versions import VersionReader, is_current
@@ -46,6 +47,7 @@ class Target:
     key: str  # the canonical path within the app: the cache key
     location: str  # the canonical URL path as sent (script root included, quoted)
     canonical: bool  # whether the request spelled it that way
+    rule: str  # the URL rule it matched (the metrics' route)
 
 
 def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
@@ -61,7 +63,7 @@ def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
     key = app.url_map.bind("localhost").build(rule.endpoint, values, method="GET")
     script_name = environ.get("SCRIPT_NAME", "").rstrip("/")
     spelled = script_name + get_path_info(environ)
-    return Target(key, location, unquote(location) == spelled)
+    return Target(key, location, unquote(location) == spelled, rule.rule)
 
 
 class CacheMiddleware:
@@ -108,6 +110,7 @@ class CacheMiddleware:
         target = self.target(environ)
         if target is None:
             return self.wsgi_app(environ, start_response)
+        telemetry.name_route(environ, target.rule)
         if not target.canonical:
             return _redirect(environ, start_response, target.location)
         environ[KEY_ENVIRON] = target.key
@@ -116,7 +119,9 @@ class CacheMiddleware:
             return self.wsgi_app(environ, start_response)
         now = self.store.clock()
         if entry.is_fresh(now):
+            telemetry.count_cache(target.rule, "hit")
             return self._serve(environ, start_response, entry, "HIT", now)
+        telemetry.count_cache(target.rule, "stale")
         body = self._serve(environ, start_response, entry, "STALE", now)
         if self.store.try_lock(target.key):
             return _OnClose(body, functools.partial(self._regenerate, environ, target.key))

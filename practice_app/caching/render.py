@@ -22,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
+from .. import telemetry
 from ..extensions import db
 from .adapter import current_request, raw_session
 from .middleware import KEY_ENVIRON, CacheMiddleware, etag_matches
@@ -131,6 +132,8 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         # Not stored (the backend failed): still the representation's ETag.
         response.headers["ETag"] = entry.etag
         return mark_dynamic(response)
+    if request.url_rule is not None:
+        telemetry.count_cache(request.url_rule.rule, "miss")
     now = store.clock()
     if etag_matches(request.headers.get("If-None-Match"), entry.etag):
         response = Response(status=304)

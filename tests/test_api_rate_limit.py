@@ -1,0 +1,46 @@
+"""API writes are rate limited per token (Flask-Limiter), reads are not (test client)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask
+
+from tests.conftest import bearer
+
+
+def test_writes_over_the_limit_get_a_json_429_per_token(
+    make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    app = make_app(RATELIMIT_ENABLED=True, API_WRITE_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    make_user("alice")
+    first, second = make_token("alice"), make_token("alice")
+    statuses = [
+        client.post("/api/problems", json={"name": f"Limited {i}"}, headers=bearer(first))
+        for i in range(3)
+    ]
+    assert [s.status_code for s in statuses] == [201] * 3
+    assert statuses[-1].headers["X-RateLimit-Remaining"] == "0"
+    refused = client.patch("/api/problems/1", json={"difficulty": "hard"}, headers=bearer(first))
+    assert refused.status_code == 429
+    assert refused.mimetype == "application/json"
+    assert set(refused.get_json()) == {"error"}
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another token of the same user, and reads, are not held back.
+    other = client.post("/api/problems", json={"name": "Other token"}, headers=bearer(second))
+    assert other.status_code == 201
+    assert [client.get("/api/problems").status_code for _ in range(5)] == [200] * 5
+    assert client.get("/api/search?q=limited").status_code == 200
+
+
+def test_the_limit_can_be_turned_off(
+    make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    app = make_app(RATELIMIT_ENABLED=False, API_WRITE_RATE_LIMIT="1 per minute")
+    client = app.test_client()
+    make_user("alice")
+    token = make_token("alice")
+    for i in range(3):
+        response = client.post("/api/problems", json={"name": f"Free {i}"}, headers=bearer(token))
+        assert response.status_code == 201
