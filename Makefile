@@ -2,19 +2,26 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two stamps: what running needs (the package and its dependencies), and the
+# test tools on top of it, installed only for the targets that use them.
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 FLASK := $(BIN)/flask --app practice_app
 
-.PHONY: run test lint typecheck pytest system-deps bench clean
+.PHONY: run test lint typecheck pytest system-deps bench load clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e . --group test
-	touch $(STAMP)
+	$(BIN)/pip install -q -e .
+	touch $(RUN_STAMP)
 
-## run: install, migrate, seed an empty catalogue, serve with gunicorn on http://127.0.0.1:8000
-run: $(STAMP)
+$(TEST_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q --group test
+	touch $(TEST_STAMP)
+
+## run: install (no test tools), migrate, seed an empty catalogue, serve on http://127.0.0.1:8000
+run: $(RUN_STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed --if-empty
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
@@ -31,22 +38,26 @@ system-deps:
 	  else echo "The tests need Debian packages:$$missing (apt-get install$$missing)" >&2; exit 1; fi; \
 	fi
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) system-deps
+pytest: $(TEST_STAMP) system-deps
 	$(BIN)/pytest
 
 ## test: ruff, mypy and the whole pytest suite (unit, end-to-end against gunicorn, browser)
 test: lint typecheck pytest
 
 ## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see bench/README.md)
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
+
+## load: wrk's mix of reads, searches, writes and deletes at 64 connections for 60 s (see bench/README.md)
+load: $(RUN_STAMP)
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
-"""The WSGI entry point: ``gunicorn wsgi:app``."""
+"""The WSGI entry point in a checkout: ``gunicorn wsgi:app`` (installed: ``practice_app.wsgi``)."""
 
-from practice_app import create_app
+from practice_app.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

@@ -9,8 +9,8 @@ from typing import Any
 from flask import Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import PROJECT_ROOT, init_logging, instance_path, load_config
-from .flask_app import PracticeFlask
+from .config import MIGRATIONS, init_logging, instance_path, load_config
+from .flask_app import PracticeFlask, ProblemIdConverter
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
@@ -24,8 +24,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import bodies, caching, cli, cors, errors, models, telemetry
+    from . import bodies, caching, cli, compression, cors, errors, models, security, telemetry
     from .api import bp as api_bp
+    from .api import openapi
     from .api.schemas import Timestamp
     from .extensions import (
         api,
@@ -43,7 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     bodies.init_app(app)
     db.init_app(app)
     init_sqlite(app)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
@@ -61,8 +62,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         telemetry.name_user(request.environ, user.name)
         return user
 
-    api.init_app(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [openapi.HouseRules()], "tags": openapi.TAGS})
     api.register_field(Timestamp, "string", "date-time")
+    api.register_converter(ProblemIdConverter, openapi.problem_id_schema)
+    api.ma_plugin.converter.add_attribute_function(openapi.nullable_ref_first)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "flask tokens create"}
     )
@@ -74,6 +77,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.register_blueprint(web_bp)
 
     errors.register_error_handlers(app)
+    compression.init_app(app)
+    security.init_app(app)
     cli.register(app)
     caching.init_app(app)
     # Outside the cache's hit path, so hits and 304s get CORS headers too.
@@ -82,6 +87,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     )
     if cors_policy.enabled:
         app.wsgi_app = cors.CorsMiddleware(app.wsgi_app, cors_policy)  # type: ignore[method-assign]
+    # Outside the cache too: every response, hits and 304s included, is nosniff.
+    app.wsgi_app = security.NosniffMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     # Outside CORS and the cache: every response gets its request id and is counted.
     app.wsgi_app = telemetry.TelemetryMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 

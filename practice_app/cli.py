@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from . import services
-from .errors import FieldErrors
+from .errors import FieldErrors, ValueTaken
 
 users = AppGroup("users", help="Manage accounts.")
 tokens = AppGroup("tokens", help="Manage API tokens.")
@@ -51,7 +51,7 @@ def users_create(name: str, admin: bool) -> None:
     password = _read_password()
     try:
         user = services.create_user(name, password, admin=admin)
-    except FieldErrors as err:
+    except (FieldErrors, ValueTaken) as err:
         problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in err.details.items())
         _fail(problems)
         return

@@ -24,14 +24,20 @@ from flask import Flask
 from flask.logging import wsgi_errors_stream
 from sqlalchemy.engine import make_url
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY_FILE = "secret_key"
+# Alembic's scripts, inside the package so that an installed wheel has them.
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def instance_path() -> str:
-    """Return the instance folder: ``PRACTICE_APP_INSTANCE`` or ``instance/`` at the root."""
+def instance_path() -> str | None:
+    """Return the instance folder ``PRACTICE_APP_INSTANCE`` names, or None for Flask's default.
+
+    Flask's default is ``instance/`` beside the package in a source checkout
+    (or an editable install), and ``<prefix>/var/practice_app-instance`` for a
+    package installed into an environment (``sys.prefix``: the virtualenv).
+    """
     configured = os.environ.get("PRACTICE_APP_INSTANCE")
-    return str(Path(configured).resolve() if configured else PROJECT_ROOT / "instance")
+    return str(Path(configured).resolve()) if configured else None
 
 
 class Defaults:
@@ -69,8 +75,12 @@ class Defaults:
     # What stored responses are filed under; None: a hash of the package's
     # files, so a deploy of other code starts with an empty cache.
     CACHE_VERSION: str | None = None
-    # Seconds a worker may hold the lock that lets it regenerate a stale entry.
+    # Seconds a worker may hold the lock that lets it regenerate a stale entry
+    # (or render a missing one while the other requests for it wait).
     CACHE_REGENERATE_LOCK_SECONDS = 30
+    # After a write, one request renders a URL and the others wait for its
+    # entry this long at most, then render themselves.
+    CACHE_RENDER_WAIT_SECONDS = 2.0
 
     # Session cookie: HttpOnly and SameSite=Lax; Secure when served over HTTPS
     # (set FLASK_SESSION_COOKIE_SECURE=true behind TLS).
@@ -100,6 +110,8 @@ class Defaults:
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"
+    # No badge from swagger.io's online validator: the page loads nothing from elsewhere.
+    OPENAPI_SWAGGER_UI_CONFIG: dict[str, Any] = {"validatorUrl": None}
 
     # CORS for /api/: origins allowed to call it from a browser, comma-separated,
     # or "*". Empty: no CORS headers at all. Preflights may be kept this long.

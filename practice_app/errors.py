@@ -25,38 +25,63 @@ class ErrorBody(Schema):
 
 
 class DomainError(Exception):
-    """A rule of the application refused a request; ``status`` is its HTTP answer."""
+    """A rule of the application refused a request; ``status`` is its HTTP answer.
+
+    The names say what went wrong in the application's terms, apart from
+    Werkzeug's HTTP exceptions (``ProblemNotFound``, not ``NotFound``), so a
+    module that meets both never mistakes one for the other.
+    """
 
     status = 400
+    # Each field's messages, when the error is about fields (422, 409).
+    details: dict[str, list[str]] | None = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class BadRequest(DomainError):
+class MalformedRequest(DomainError):
+    """A request that cannot be read: broken JSON, a body that is not an object, a NUL."""
+
     status = 400
 
 
-class UnsupportedMediaType(DomainError):
+class UnsupportedBody(DomainError):
+    """A body that is not ``application/json``."""
+
     status = 415
 
 
-class NotFound(DomainError):
+class Missing(DomainError):
+    """What the request names does not exist."""
+
     status = 404
 
 
-class Forbidden(DomainError):
+class ProblemNotFound(Missing):
+    def __init__(self, message: str = "Problem not found") -> None:
+        super().__init__(message)
+
+
+class TokenNotFound(Missing):
+    def __init__(self, message: str = "Token not found") -> None:
+        super().__init__(message)
+
+
+class NotAllowed(DomainError):
+    """The caller is known but may not do this (someone else's problem, not an admin)."""
+
     status = 403
 
 
-class PreconditionFailed(DomainError):
+class StateChanged(DomainError):
     """An ``If-Match`` that the resource's current state does not match."""
 
     status = 412
 
 
-class Unauthorized(DomainError):
+class NotAuthenticated(DomainError):
     """No valid credentials; ``challenge`` is the ``WWW-Authenticate`` value."""
 
     status = 401
@@ -66,23 +91,54 @@ class Unauthorized(DomainError):
         self.challenge = challenge
 
 
+# A 422 lists this many fields at most, each with as many messages at most, and
+# names each by this many characters at most: a body of 80,000 unknown fields
+# (or one key of a megabyte) is answered in a few hundred bytes, not echoed.
+DETAILS_FIELDS_MAX = 20
+DETAILS_MESSAGES_MAX = 20
+DETAILS_NAME_MAX = 100
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class FieldErrors(DomainError):
-    """Invalid fields: ``details`` maps each field to its messages."""
+    """Invalid fields: ``details`` maps each field to its messages (the first 20 fields)."""
 
     status = 422
+    details: dict[str, list[str]]
 
     def __init__(self, details: dict[str, list[str]], message: str | None = None) -> None:
+        if len(details) > DETAILS_FIELDS_MAX:
+            message = (
+                f"The request has {len(details):,} invalid fields; "
+                f"the first {DETAILS_FIELDS_MAX} are listed."
+            )
         super().__init__(message or "The request has invalid fields.")
-        self.details = details
+        self.details = {
+            _short(field, DETAILS_NAME_MAX): [
+                _short(m, 1000) for m in messages[:DETAILS_MESSAGES_MAX]
+            ]
+            for field, messages in list(details.items())[:DETAILS_FIELDS_MAX]
+        }
 
 
-class Conflict(FieldErrors):
-    """A value that must be unique is taken; it belongs to ``field``."""
+class ValueTaken(DomainError):
+    """A value that must be unique is taken (409); it belongs to ``field``.
+
+    Not a kind of FieldErrors: the fields are valid, the state refuses them,
+    so ``except FieldErrors`` does not catch it. It names its field in
+    ``details`` all the same, so a form can put it beside that field.
+    """
 
     status = 409
+    details: dict[str, list[str]]
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__({field: [message]}, message)
+        super().__init__(message)
+        self.field = field
+        self.details = {field: [message]}
 
 
 # One human sentence for each status that the code does not word itself.
@@ -146,9 +202,8 @@ def _error_page(status: int, message: str, details: dict[str, list[str]] | None)
 
 
 def handle_domain_error(error: DomainError) -> Response:
-    headers = {"WWW-Authenticate": error.challenge} if isinstance(error, Unauthorized) else None
-    details = error.details if isinstance(error, FieldErrors) else None
-    return render_error(error.status, error.message, details, headers)
+    headers = {"WWW-Authenticate": error.challenge} if isinstance(error, NotAuthenticated) else None
+    return render_error(error.status, error.message, error.details, headers)
 
 
 def handle_http_exception(error: HTTPException) -> Response:

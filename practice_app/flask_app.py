@@ -8,6 +8,7 @@ from flask import Flask, Response
 from werkzeug.routing import BaseConverter
 
 from . import caching, services
+from .json_provider import OrjsonProvider
 
 
 class ProblemIdConverter(BaseConverter):
@@ -30,16 +31,19 @@ class ProblemIdConverter(BaseConverter):
 
 
 class PracticeFlask(Flask):
-    """Flask with three changes a Next.js user expects.
+    """Flask with three changes a Next.js user expects, and a faster JSON.
 
     - Views run through :func:`caching.dispatch`, which applies their cache
       declaration and observes whether they read the request
       (:class:`caching.TrackingRequest`).
     - ``OPTIONS`` answers 204 No Content with ``Allow``, not 200 with an empty body.
     - ``<problem_id:...>`` URLs take a problem's id (:class:`ProblemIdConverter`).
+
+    And its JSON is orjson's (:class:`OrjsonProvider`).
     """
 
     request_class = caching.TrackingRequest
+    json_provider_class = OrjsonProvider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

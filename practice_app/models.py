@@ -25,6 +25,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .extensions import db
 
 DIFFICULTIES = ("easy", "medium", "hard")
+# The id columns are 32-bit INTEGER (PostgreSQL's int4): a larger id names nothing.
+MAX_ID = 2**31 - 1
+
+
+# How the resources' times are written: UTC, whole seconds, ``Z`` (ISO 8601).
+TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def utc_now() -> datetime:
@@ -122,6 +128,11 @@ class Problem(db.Model):  # type: ignore[name-defined]
         order_by="ProblemTag.position",
         lazy="selectin",
     )
+    # The one- and two-character pieces of ``name_key`` (see ProblemGram);
+    # loaded only when a new name replaces them.
+    gram_rows: Mapped[list[ProblemGram]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="select"
+    )
 
 
 class ProblemTag(db.Model):  # type: ignore[name-defined]
@@ -132,6 +143,22 @@ class ProblemTag(db.Model):  # type: ignore[name-defined]
     )
     tag: Mapped[str] = mapped_column(String(30), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProblemGram(db.Model):  # type: ignore[name-defined]
+    """Each distinct piece of one or two characters of a problem's ``name_key``.
+
+    What finds a name by a one- or two-character query: the trigram indexes
+    that serve longer ones (SQLite's FTS5 ``problems_fts``, PostgreSQL's
+    ``pg_trgm`` GIN index, made by the migrations) need three characters.
+    """
+
+    __tablename__ = "problem_grams"
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    problem_id: Mapped[int] = mapped_column(
+        ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class CacheVersion(db.Model):  # type: ignore[name-defined]

@@ -31,23 +31,91 @@ _LINE = r"[^\u0000-\u001f\u007f-\u009f]"
 SINGLE_LINE_PATTERN = rf"^{_LINE}*[^\s\u0000-\u001f\u007f-\u009f]{_LINE}*$"
 
 
+def _bmp_ranges(category: str) -> str:
+    """The characters of a Unicode category in the BMP, as a regex class's ranges."""
+    points = [c for c in range(0x10000) if unicodedata.category(chr(c)) == category]
+    spans: list[tuple[int, int]] = []
+    for point in points:
+        if spans and spans[-1][1] == point - 1:
+            spans[-1] = (spans[-1][0], point)
+        else:
+            spans.append((point, point))
+    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in spans)
+
+
+# A single line without format characters, for names (the BMP's are named;
+# the few astral ones, such as language tags, are refused all the same).
+_FORMAT = _bmp_ranges("Cf")
+_VISIBLE_LINE = rf"[^\u0000-\u001f\u007f-\u009f{_FORMAT}]"
+VISIBLE_LINE_PATTERN = (
+    rf"^{_VISIBLE_LINE}*[^\s\u0000-\u001f\u007f-\u009f{_FORMAT}]{_VISIBLE_LINE}*$"
+)
+
+
+# Characters that show nothing and that Unicode's NFKC_Casefold drops besides
+# the format characters (Cf): the combining grapheme joiner, variation
+# selectors and the Hangul fillers.
+_IGNORABLE = frozenset(
+    [
+        0x034F,
+        0x115F,
+        0x1160,
+        0x3164,
+        0xFFA0,
+        *range(0x180B, 0x1810),
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+
+def _visible(text: str) -> str:
+    return "".join(
+        ch for ch in text if unicodedata.category(ch) != "Cf" and ord(ch) not in _IGNORABLE
+    )
+
+
 def name_key(name: str) -> str:
-    """Return the form of a name that uniqueness and search compare: NFC, casefolded."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    """Return the form of a name that uniqueness and search compare: NFKC, casefolded.
+
+    Unicode's NFKC_Casefold, closely: compatibility forms fold into their plain
+    letters (full-width "\uff34\uff57\uff4f" and "\u210c" are "two" and "h"), case is
+    folded ("ß" is "ss"), and characters that show nothing are dropped, so
+    "Two\u200bSum" and "TwoSum" are one name. Letters of other scripts that
+    merely look alike (a Cyrillic "\u0422") stay apart: that needs Unicode's
+    confusables, not a case fold.
+    It is applied twice, because a case fold can undo a normalisation.
+    """
+    key = name
+    for _ in range(2):
+        key = unicodedata.normalize("NFKC", _visible(key).casefold())
+    return key
+
+
+def invisible_characters(text: str) -> list[str]:
+    """The format characters (Unicode's Cf: zero-width, bidi controls...) in ``text``, as U+XXXX."""
+    found = (f"U+{ord(ch):04X}" for ch in text if unicodedata.category(ch) == "Cf")
+    return list(dict.fromkeys(found))
 
 
 class Text(fields.String):
     """A string that is valid Unicode text: no lone surrogates, no control characters.
 
     ``single_line`` trims the value and refuses line breaks and tabs as well.
+    ``visible`` refuses format characters (zero-width spaces and joiners, bidi
+    controls such as U+202E, U+2060, U+FEFF): a name shows what it holds.
     """
 
-    def __init__(self, *, single_line: bool = False, **kwargs: Any) -> None:
+    def __init__(self, *, single_line: bool = False, visible: bool = False, **kwargs: Any) -> None:
         # The same rule as a JSON Schema pattern, for the OpenAPI document.
-        pattern = SINGLE_LINE_PATTERN if single_line else TEXT_PATTERN
+        if single_line:
+            pattern = VISIBLE_LINE_PATTERN if visible else SINGLE_LINE_PATTERN
+        else:
+            pattern = TEXT_PATTERN
         kwargs["metadata"] = {"pattern": pattern, **kwargs.get("metadata", {})}
         super().__init__(**kwargs)
         self.single_line = single_line
+        self.visible = visible
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text: str = super()._deserialize(value, attr, data, **kwargs)
@@ -62,6 +130,11 @@ class Text(fields.String):
                 raise ValidationError("Must be a single line.")
         if _CONTROL.search(text):
             raise ValidationError("Must not contain control characters.")
+        if self.visible and (hidden := invisible_characters(text)):
+            raise ValidationError(
+                "Must not contain invisible format characters "
+                f"(zero-width or bidi controls): {', '.join(hidden[:5])}."
+            )
         return text
 
 
@@ -84,9 +157,16 @@ class ProblemInput(Schema):
 
     name = Text(
         single_line=True,
+        visible=True,
         required=True,
         validate=validate.Length(min=1, max=NAME_MAX),
-        metadata={"description": "Trimmed; unique without regard to case.", "example": "Two Sum"},
+        metadata={
+            "description": (
+                "Trimmed; unique without regard to case or compatibility forms (NFKC casefold); "
+                "no invisible format characters (Unicode Cf)."
+            ),
+            "example": "Two Sum",
+        },
     )
     difficulty = fields.String(
         load_default="medium",

@@ -22,31 +22,36 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import caching
 from .errors import (
-    BadRequest,
-    Conflict,
     FieldErrors,
-    Forbidden,
-    NotFound,
-    PreconditionFailed,
+    MalformedRequest,
+    NotAllowed,
+    ProblemNotFound,
+    StateChanged,
+    TokenNotFound,
+    ValueTaken,
 )
 from .extensions import db, writing
 from .models import (
     DIFFICULTIES,
+    MAX_ID,
+    TIMESTAMP,
     ApiToken,
     IdempotentRequest,
     Problem,
+    ProblemGram,
     ProblemTag,
     User,
     new_session_token,
     utc_now,
 )
 from .rules import ProblemInput, ProblemPatch, UserInput, flatten_messages, name_key
+from .search import name_contains, name_grams, prefer_the_index
 
 PROBLEM_NOT_FOUND = "Problem not found"
 DUPLICATE_NAME = "A problem with this name already exists."
@@ -58,8 +63,6 @@ STATE_CHANGED = "The problem has changed since that ETag: read it again, then re
 SEED_AUTHOR = "curator"
 TOKEN_PREFIX = "pp_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
-# The id columns are 32-bit INTEGER (PostgreSQL's int4): a larger id names nothing.
-MAX_ID = 2**31 - 1
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
 NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
 
@@ -120,19 +123,19 @@ def _violates(err: IntegrityError, constraint: str) -> bool:
 
 @contextmanager
 def _unique(constraint: str, field: str, message: str) -> Iterator[None]:
-    """Turn a violation of unique index ``constraint`` in the block into a Conflict on ``field``."""
+    """Turn a violation of unique index ``constraint`` in the block into ValueTaken on ``field``."""
     try:
         yield
     except IntegrityError as err:
         if not _violates(err, constraint):
             raise
-        raise Conflict(field, message) from err
+        raise ValueTaken(field, message) from err
 
 
 def _refuse_nul(*values: str | None) -> None:
     """Refuse a value the database cannot hold: PostgreSQL's text has no NUL."""
     if any(value is not None and "\x00" in value for value in values):
-        raise BadRequest(NUL_REFUSED)
+        raise MalformedRequest(NUL_REFUSED)
 
 
 # -- problems: reads --------------------------------------------------------------
@@ -149,17 +152,40 @@ def parse_problem_id(raw: str | int) -> int | None:
 
 
 def get_problem(raw_id: str | int) -> Problem:
-    """Return the problem with this id, or raise NotFound."""
+    """Return the problem with this id, or raise ProblemNotFound."""
     problem_id = parse_problem_id(raw_id)
     problem = db.session.get(Problem, problem_id) if problem_id is not None else None
     if problem is None:
-        raise NotFound(PROBLEM_NOT_FOUND)
+        raise ProblemNotFound(PROBLEM_NOT_FOUND)
     return problem
 
 
 def list_problems() -> list[Problem]:
     """Return every problem, by id."""
     return list(db.session.scalars(select(Problem).order_by(Problem.id)))
+
+
+def list_documents() -> list[dict[str, Any]]:
+    """Every problem as the API shows it, by id (see :func:`problem_documents`)."""
+    return problem_documents([])
+
+
+def _search(
+    query: str, difficulty: str | None, tag: str | None
+) -> tuple[list[ColumnElement[bool]], int]:
+    """The conditions of a search, and how many problems meet them (on indexes: ``search``)."""
+    _refuse_nul(query, tag)
+    key = name_key(query.strip())
+    prefer_the_index(key)
+    matches = name_contains(key)
+    conditions = [] if matches is None else [matches]
+    if difficulty:
+        conditions.append(Problem.difficulty == difficulty)
+    if tag:
+        tagged = select(ProblemTag.problem_id).where(ProblemTag.tag == tag.strip().lower())
+        conditions.append(Problem.id.in_(tagged))
+    total = db.session.scalar(select(func.count(Problem.id)).where(*conditions)) or 0
+    return conditions, total
 
 
 def search_problems(
@@ -172,21 +198,88 @@ def search_problems(
 ) -> tuple[list[Problem], int]:
     """Return one page of the problems whose name contains ``query`` in any case, and the total.
 
-    Names are compared casefolded (so "é" finds "É"), and ``%`` and ``_`` in
-    the query are matched literally. A NUL in the query or tag is a BadRequest.
+    Names are compared by their keys (``rules.name_key``: "é" finds "É"),
+    every character of the query taken literally (``%``, ``_``, quotes). A
+    NUL in the query or tag is a MalformedRequest.
     """
-    _refuse_nul(query, tag)
-    conditions = [Problem.name_key.contains(name_key(query.strip()), autoescape=True)]
-    if difficulty:
-        conditions.append(Problem.difficulty == difficulty)
-    if tag:
-        tagged = select(ProblemTag.problem_id).where(ProblemTag.tag == tag.strip().lower())
-        conditions.append(Problem.id.in_(tagged))
-    total = db.session.scalar(select(func.count(Problem.id)).where(*conditions)) or 0
+    conditions, total = _search(query, difficulty, tag)
     page = db.session.scalars(
         select(Problem).where(*conditions).order_by(Problem.id).limit(limit).offset(offset)
     )
     return list(page), total
+
+
+def search_documents(
+    query: str,
+    *,
+    difficulty: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """:func:`search_problems`, the page as documents (the API's answer)."""
+    conditions, total = _search(query, difficulty, tag)
+    return problem_documents(conditions, limit=limit, offset=offset), total
+
+
+def problem_documents(
+    conditions: Sequence[ColumnElement[bool]], *, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The problems that meet ``conditions``, by id, each as the resource's JSON object.
+
+    Read as rows, two queries (the problems with their authors, then their
+    tags), never as ORM objects, and shaped here rather than by marshmallow:
+    for the list and the search that was most of a request's time. The shape
+    is ``ProblemOut``'s, field for field (``tests/test_documents.py`` checks it).
+    """
+    statement = (
+        select(
+            Problem.id,
+            Problem.name,
+            Problem.difficulty,
+            Problem.statement,
+            User.name,
+            _timestamp_text(Problem.created_at),
+            _timestamp_text(Problem.updated_at),
+        )
+        .join(User, Problem.author_id == User.id)
+        .where(*conditions)
+        .order_by(Problem.id)
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = db.session.execute(statement).all()
+    tags: dict[int, list[str]] = {row[0]: [] for row in rows}
+    if rows:
+        tagged = select(ProblemTag.problem_id, ProblemTag.tag).order_by(
+            ProblemTag.problem_id, ProblemTag.position
+        )
+        if limit is not None or conditions:
+            tagged = tagged.where(ProblemTag.problem_id.in_(list(tags)))
+        for problem_id, tag in db.session.execute(tagged):
+            if problem_id in tags:
+                tags[problem_id].append(tag)
+    return [
+        {
+            "id": problem_id,
+            "name": name,
+            "difficulty": difficulty,
+            "tags": tags[problem_id],
+            "statement": statement_text,
+            "author": author,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        }
+        for problem_id, name, difficulty, statement_text, author, created_at, updated_at in rows
+    ]
+
+
+def _timestamp_text(column: Any) -> ColumnElement[str]:
+    """A timestamp column written by the database as the resource writes it (``TIMESTAMP``)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime(TIMESTAMP, column)  # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS..."
 
 
 def problem_stats() -> dict[str, Any]:
@@ -219,8 +312,11 @@ def load_problem_fields(data: Mapping[str, Any], *, partial: bool = False) -> di
 
 def _assign(problem: Problem, fields: Mapping[str, Any]) -> None:
     if "name" in fields:
+        key = name_key(fields["name"])
+        if key != problem.name_key:
+            problem.gram_rows = [ProblemGram(gram=gram) for gram in sorted(name_grams(key))]
         problem.name = fields["name"]
-        problem.name_key = name_key(fields["name"])
+        problem.name_key = key
     if "difficulty" in fields:
         problem.difficulty = fields["difficulty"]
     if "statement" in fields:
@@ -238,7 +334,7 @@ def _save_problem(problem: Problem) -> None:
 
 
 def _lock_problem(raw_id: str | int) -> Problem:
-    """Read a problem afresh and lock its row until the transaction ends; NotFound when it is gone.
+    """Read a problem afresh and lock its row until the transaction ends; ProblemNotFound if gone.
 
     Edits and deletes of one problem take this lock first, so they run one
     after the other, each on the state the one before committed (on SQLite the
@@ -254,7 +350,7 @@ def _lock_problem(raw_id: str | int) -> Problem:
             .execution_options(populate_existing=True)
         )
     if problem is None:
-        raise NotFound(PROBLEM_NOT_FOUND)
+        raise ProblemNotFound(PROBLEM_NOT_FOUND)
     return problem
 
 
@@ -263,9 +359,9 @@ def _unique_name() -> contextlib.AbstractContextManager[None]:
 
 
 def require_editor(user: User | None, problem: Problem) -> None:
-    """Raise Forbidden unless ``user`` may change ``problem``."""
+    """Raise NotAllowed unless ``user`` may change ``problem``."""
     if not can_edit(user, problem):
-        raise Forbidden("Only its author or an admin may change this problem.")
+        raise NotAllowed("Only its author or an admin may change this problem.")
 
 
 # A caller's condition on the state of a problem (the API's If-Match), checked
@@ -275,7 +371,7 @@ Precondition = Callable[[Problem], bool]
 
 def _check(precondition: Precondition | None, problem: Problem) -> None:
     if precondition is not None and not precondition(problem):
-        raise PreconditionFailed(STATE_CHANGED)
+        raise StateChanged(STATE_CHANGED)
 
 
 def _add_problem(author: User, fields: Mapping[str, Any]) -> Problem:
@@ -287,8 +383,13 @@ def _add_problem(author: User, fields: Mapping[str, Any]) -> Problem:
     return problem
 
 
-def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:
-    """Add a problem written by ``author``; a name that is taken is a Conflict."""
+def create_problem(author: User, data: Mapping[str, Any]) -> Problem:
+    """Add a problem written by ``author``; invalid fields are FieldErrors, a taken name ValueTaken.
+
+    ``data`` is checked by the rules here, whoever calls: the API's fields,
+    loaded by the same schema already, pass again unchanged.
+    """
+    fields = load_problem_fields(data)
     with _unique_name(), write_transaction():
         problem = _add_problem(author, fields)
     return problem
@@ -314,7 +415,7 @@ def create_problem_once(
     token_id: int,
     key: str,
     fingerprint: str,
-    fields: Mapping[str, Any],
+    data: Mapping[str, Any],
     answer: Callable[[Problem], Answer],
     *,
     keep_seconds: int,
@@ -330,7 +431,8 @@ def create_problem_once(
     FieldErrors; rows older than ``keep_seconds`` are deleted on the way.
     """
     if not IDEMPOTENCY_KEY.fullmatch(key):
-        raise BadRequest(IDEMPOTENCY_KEY_INVALID)
+        raise MalformedRequest(IDEMPOTENCY_KEY_INVALID)
+    fields = load_problem_fields(data)
     for _attempt in range(2):
         try:
             with _unique_name(), write_transaction():
@@ -351,7 +453,7 @@ def create_problem_once(
             if not _violates(err, "uq_idempotent_requests_token_id"):
                 raise
             # Another request with this key committed first: answer as it did.
-    raise Conflict("Idempotency-Key", IDEMPOTENCY_KEY_BUSY)
+    raise ValueTaken("Idempotency-Key", IDEMPOTENCY_KEY_BUSY)
 
 
 def _idempotent_request(token_id: int, key: str) -> IdempotentRequest | None:
@@ -371,17 +473,20 @@ def _replay(row: IdempotentRequest, fingerprint: str) -> Answer:
 def update_problem(
     actor: User,
     problem_id: str | int,
-    fields: Mapping[str, Any],
+    data: Mapping[str, Any],
     *,
+    replace: bool = False,
     precondition: Precondition | None = None,
 ) -> Problem:
-    """Change the given fields of a problem (PATCH, and PUT with every field given).
+    """Change the given fields of a problem; with ``replace``, all of them (PUT, the edit form).
 
-    The problem is read in the write transaction, locked: NotFound when it is
-    gone by then; PreconditionFailed when it is not in the state
-    ``precondition`` wants (so of two writers holding one state, one wins); a
-    name that is taken is a Conflict.
+    ``data`` is checked by the rules first (FieldErrors): with ``replace`` the
+    name is required and fields left out take their defaults. The problem is
+    read in the write transaction, locked: ProblemNotFound when it is gone by
+    then; StateChanged when it is not in the state ``precondition`` wants (so
+    of two writers holding one state, one wins); a taken name is ValueTaken.
     """
+    fields = load_problem_fields(data, partial=not replace)
     with _unique_name(), write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
@@ -395,7 +500,7 @@ def update_problem(
 def delete_problem(
     actor: User, problem_id: str | int, *, precondition: Precondition | None = None
 ) -> None:
-    """Remove a problem; NotFound when it is gone already, PreconditionFailed as above."""
+    """Remove a problem; ProblemNotFound when it is gone already, StateChanged as above."""
     with write_transaction():
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
@@ -448,7 +553,7 @@ def clear_cache() -> None:
 
 
 def create_user(name: str, password: str, *, admin: bool = False) -> User:
-    """Add an account; a name that is taken (in any case) is a Conflict."""
+    """Add an account; invalid fields are FieldErrors, a name taken (in any case) ValueTaken."""
     try:
         fields = _user_input.load({"name": name, "password": password})
     except ValidationError as err:
@@ -516,11 +621,11 @@ def create_token(user: User, label: str = "") -> tuple[ApiToken, str]:
 def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s tokens."""
     if not 0 < token_id <= MAX_ID:
-        raise NotFound("Token not found")
+        raise TokenNotFound()
     with write_transaction():
         row = db.session.get(ApiToken, token_id)
         if row is None or row.user_id != user.id:
-            raise NotFound("Token not found")
+            raise TokenNotFound()
         if row.revoked_at is None:
             row.revoked_at = utc_now()
     return row

@@ -104,6 +104,19 @@ def test_a_weak_etag_never_matches_if_match(client: FlaskClient, token: str) -> 
     assert response.status_code == 412
 
 
+@pytest.mark.parametrize("header", ['""', '"", "nope"', "W/\"\"", "no-quotes", ","])
+def test_an_empty_or_odd_if_match_is_a_412_never_a_500(
+    client: FlaskClient, token: str, header: str
+) -> None:
+    path = client.post("/api/problems", json={"name": f"Odd {header}"}, headers=bearer(token))
+    response = client.patch(
+        path.headers["Location"],
+        json={"difficulty": "easy"},
+        headers={**bearer(token), "If-Match": header},
+    )
+    assert response.status_code == 412
+
+
 def test_if_match_on_a_problem_that_is_gone_is_a_404(client: FlaskClient, token: str) -> None:
     response = client.patch(
         "/api/problems/999", json={"difficulty": "easy"}, headers={**bearer(token), "If-Match": "*"}

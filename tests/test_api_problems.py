@@ -304,7 +304,9 @@ def test_writes_to_unknown_or_non_numeric_ids_are_404(
 
 
 def test_odd_unicode_round_trips(client: FlaskClient, token: str) -> None:
-    name = "Ｚｅｒｏ‐width\u200b 🧩 עִברית"  # noqa: RUF001 - odd unicode on purpose
+    # A zero-width space is refused in names now (tests/test_names.py); full-width
+    # letters, emoji and right-to-left text are still names as they are written.
+    name = "Ｚｅｒｏ‐width 🧩 עִברית"  # noqa: RUF001 - odd unicode on purpose
     statement = "Emoji 🧩, RTL \u202e text, combining e\u0301"
     response = client.post(
         "/api/problems", json={"name": name, "statement": statement}, headers=bearer(token)
@@ -315,3 +317,23 @@ def test_odd_unicode_round_trips(client: FlaskClient, token: str) -> None:
     assert client.get(f"/api/problems/{problem['id']}").get_json()[
         "statement"
     ] == statement.replace("e\u0301", "\u00e9")
+
+
+def test_a_body_of_many_unknown_fields_gets_a_short_422(
+    client: FlaskClient, token: str, app: Flask
+) -> None:
+    body: dict[str, object] = {"name": "Many"} | {str(i): 0 for i in range(80_000)}
+    body["x" * 5000] = 1  # a long name is cut short too
+    data = json.dumps(body, separators=(",", ":"))
+    assert len(data) < 1024 * 1024
+    response = client.post(
+        "/api/problems", data=data, content_type="application/json", headers=bearer(token)
+    )
+    assert response.status_code == 422
+    assert len(response.data) < 4000
+    answer = response.get_json()
+    assert answer["error"] == "The request has 80,001 invalid fields; the first 20 are listed."
+    assert len(answer["details"]) == 20
+    assert all(messages == ["Unknown field."] for messages in answer["details"].values())
+    assert all(len(field) <= 100 for field in answer["details"])
+    assert count_problems(app) == 0

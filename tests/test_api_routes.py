@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -187,7 +188,7 @@ def test_a_crash_is_a_json_500_without_a_stack_trace(
     def explode() -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "list_problems", explode)
+    monkeypatch.setattr(services, "list_documents", explode)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.get("/api/problems")
     assert response.status_code == 500
@@ -240,3 +241,74 @@ def test_openapi_document_is_valid_openapi(client: FlaskClient) -> None:
     from openapi_spec_validator import validate
 
     validate(client.get("/api/openapi.json").get_json())
+
+
+OPERATION_IDS = {
+    ("/api/problems", "get"): "listProblems",
+    ("/api/problems", "post"): "createProblem",
+    ("/api/problems/{problem_id}", "get"): "getProblem",
+    ("/api/problems/{problem_id}", "put"): "replaceProblem",
+    ("/api/problems/{problem_id}", "patch"): "updateProblem",
+    ("/api/problems/{problem_id}", "delete"): "deleteProblem",
+    ("/api/search", "get"): "searchProblems",
+    ("/api/whoami", "get"): "whoAmI",
+    ("/api/stats", "get"): "getStats",
+    ("/api/revalidate", "post"): "revalidate",
+    ("/api/clock/static", "get"): "getStaticClock",
+    ("/api/clock/dynamic", "get"): "getDynamicClock",
+    ("/api/clock/revalidate", "get"): "getRevalidatingClock",
+}
+# Cached GETs: a 200 with ETag and X-Cache, and a 304 to If-None-Match.
+STORED = {"/api/problems", "/api/problems/{problem_id}", "/api/stats", "/api/clock/static"}
+STORED |= {"/api/clock/revalidate"}
+
+
+def _operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (path, method): operation
+        for path, item in doc["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    }
+
+
+def test_the_document_is_one_a_client_generator_can_use(client: FlaskClient) -> None:
+    doc = client.get("/api/openapi.json").get_json()
+    operations = _operations(doc)
+    assert {key: op["operationId"] for key, op in operations.items()} == OPERATION_IDS
+    assert {tag["name"] for tag in doc["tags"]} == {
+        tag for op in operations.values() for tag in op["tags"]
+    }
+    assert operations["/api/problems", "get"]["tags"] == ["problems"]
+    assert operations["/api/whoami", "get"]["tags"] == ["account"]
+    (problem_id,) = doc["paths"]["/api/problems/{problem_id}"]["parameters"]
+    assert problem_id["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for (path, method), op in operations.items():
+        responses = op["responses"]
+        for status, answer in responses.items():
+            assert "X-Request-ID" in answer["headers"], (path, method, status)
+            if status[0] in "45" or status == "default":
+                assert answer["content"] == error, (path, method, status)
+        if "requestBody" in op:
+            assert {"400", "413", "415", "422"} <= set(responses), (path, method)
+        if method in ("post", "put", "patch", "delete"):
+            assert "Retry-After" in responses["429"]["headers"]
+            assert "401" in responses
+        if method == "get" and path in STORED:
+            assert {"ETag", "X-Cache"} <= set(responses["200"]["headers"])
+            assert "304" in responses and "content" not in responses["304"]
+        else:
+            assert "304" not in responses, (path, method)
+    writes = {key: op for key, op in operations.items() if key[0].startswith("/api/problems/")}
+    for (_path, method), op in writes.items():
+        if method != "get":
+            assert {"401", "403", "404", "412"} <= set(op["responses"])
+        if method in ("put", "patch"):
+            assert {"409", "413", "415"} <= set(op["responses"])
+            assert "ETag" in op["responses"]["200"]["headers"]
+    created = operations["/api/problems", "post"]["responses"]
+    assert {"Location", "ETag"} <= set(created["201"]["headers"]) and "409" in created
+    search = operations["/api/search", "get"]["responses"]["200"]["headers"]
+    assert {"X-Total-Count", "Link"} <= set(search)

@@ -336,3 +336,20 @@ def test_compare_with_javascript_on_calls_the_routes_again(
     assert_not_reloaded(page)
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
     page.locator("#live").screenshot(path=str(SHOTS / "compare-live.png"))
+
+
+def test_the_api_docs_render_under_their_content_security_policy(
+    server: LiveServer, with_js: BrowserContext
+) -> None:
+    # with_js fails the test on any CSP violation or script error.
+    page = with_js.new_page()
+    response = page.goto(server.url("/api/docs"))
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-frame-options"] == "DENY"
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Practice Problems API")
+    operation = page.locator(".opblock-summary-path", has_text="/api/problems/{problem_id}")
+    expect(operation.first).to_be_visible()
+    page.locator(".opblock-get .opblock-summary").first.click()
+    expect(page.locator(".opblock-body .responses-table").first).to_be_visible()
+    page.screenshot(path=str(SHOTS / "api-docs.png"), full_page=False)

@@ -26,6 +26,7 @@ from tests.pg import postgres_cluster
 from tests.test_caching_e2e import (  # noqa: F401  (redis_url is a fixture)
     LOGGED,
     create_token,
+    miss_then_hits,
     read_everywhere,
     redis_url,
     serving,
@@ -414,3 +415,128 @@ def test_a_stopped_database_is_never_answered_from_the_cache(tmp_path: Path) -> 
                 assert [p["name"] for p in response.json()] == ["Durable"]
 
             read_everywhere(server, "/api/problems", durable)
+
+
+# -- Redis stopped in the middle of a load, and started again ----------------------------
+
+
+def start_redis(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """A redis-server on ``port`` without persistence, answering PING."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    client = redis.Redis(port=port, socket_timeout=1)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
+            time.sleep(0.05)
+    client.close()
+    return process
+
+
+def test_redis_stopped_mid_load_costs_no_5xx_and_caches_again_when_back(
+    tmp_path: Path,
+    redis_url: str,  # noqa: F811
+) -> None:
+    port = int(redis_url.split(":")[-1].split("/")[0])
+    with serving(tmp_path, workers=3, extra_env=redis_env(redis_url)) as server:
+        auth = create_token(server, "redis-stopper")
+        problem_id = write(server, auth, "POST", "/api/problems", name="Load 0").json()["id"]
+        phase = ["up"]
+        answers: list[tuple[str, str, int, str | None]] = []  # phase, what, status, X-Cache
+        stop = threading.Event()
+
+        def read(path: str) -> None:
+            with requests.Session() as session:
+                while not stop.is_set():
+                    now = phase[0]
+                    try:
+                        response = session.get(server.url(path), timeout=10)
+                    except requests.RequestException:
+                        answers.append((now, path, 0, None))
+                        continue
+                    answers.append(
+                        (now, path, response.status_code, response.headers.get("X-Cache"))
+                    )
+
+        def rename() -> None:
+            with requests.Session() as session:
+                number = 0
+                while not stop.is_set():
+                    number += 1
+                    now = phase[0]
+                    try:
+                        status = session.patch(
+                            server.url(f"/api/problems/{problem_id}"),
+                            json={"name": f"Load {number}"},
+                            headers=auth,
+                            timeout=10,
+                        ).status_code
+                    except requests.RequestException:
+                        status = 0
+                    answers.append((now, "PATCH", status, None))
+                    time.sleep(0.05)
+
+        paths = ["/api/problems", f"/api/problems/{problem_id}", "/api/stats"]
+        paths += ["/api/search?q=load", "/api/clock/static"]
+        threads = [threading.Thread(target=read, args=(path,)) for path in paths]
+        threads.append(threading.Thread(target=rename))
+        for thread in threads:
+            thread.start()
+        restarted: subprocess.Popen[bytes] | None = None
+        try:
+            try:
+                time.sleep(1)
+                os.kill(redis_pid(redis_url), signal.SIGTERM)
+                deadline = time.monotonic() + 10
+                while True:
+                    try:
+                        redis_pid(redis_url)
+                    except redis.ConnectionError:
+                        break
+                    assert time.monotonic() < deadline, "redis-server did not stop"
+                    time.sleep(0.05)
+                phase[0] = "down"
+                time.sleep(3)
+                phase[0] = "starting"
+                restarted = start_redis(port, tmp_path / "redis-again.log")
+                phase[0] = "back"
+                time.sleep(2)
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(30)
+            # Caching again: after a write, one worker renders the response and
+            # stores it in Redis (started empty); every worker then answers it
+            # from the cache, the others from Redis's copy.
+            write(server, auth, "PATCH", f"/api/problems/{problem_id}", name="Back")
+
+            def renamed(response: requests.Response) -> None:
+                assert response.json()["name"] == "Back"
+
+            states = read_everywhere(server, f"/api/problems/{problem_id}", renamed)
+            client = redis.Redis(port=port)
+            stored = client.keys("practice:view:*")
+            client.close()
+        finally:
+            if restarted is not None:
+                restarted.terminate()
+                restarted.wait(10)
+
+        down = [answer for answer in answers if answer[0] == "down"]
+        assert len(down) > 20, "the load was meant to go on while Redis was down"
+        # No 5xx, and no request left unanswered (0), whatever Redis did.
+        assert [answer for answer in answers if answer[2] != 200] == []
+        # While it was down the app answered without it: responses it could not
+        # check against a stored copy were made afresh and not stored.
+        assert any(cache is None for _, what, _, cache in down if what == paths[0])
+        assert miss_then_hits(states), states
+        assert stored

@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import LiveServer, bearer, start_server, stop_server
+from tests.metrics import metric
 from tests.test_caching_e2e import redis_url  # noqa: F401  (a fixture)
 
 PASSWORD = "operations-password-1"
@@ -141,17 +142,6 @@ def test_one_access_line_a_request_with_no_secret_in_it(server: LiveServer, toke
 
 
 # -- metrics --------------------------------------------------------------------------
-
-
-def metric(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the exposition, 0 when it is absent."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def test_metrics_sum_every_worker(server: LiveServer, token: str) -> None:

@@ -7,6 +7,8 @@ cluster in a temporary folder and starts it on a free port for this module.
 from __future__ import annotations
 
 import concurrent.futures
+import itertools
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +17,7 @@ import requests
 from tests import races
 from tests.conftest import LiveServer, start_server, stop_server
 from tests.pg import Postgres
+from tests.test_worker_faults_e2e import worker_pids
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +94,17 @@ def test_conditional_and_idempotent_writes_race_safely_on_postgres(
     races.idempotent_posts_with_one_key(pg_server, token, rounds=5, clients=10)
 
 
-def test_healthz_is_503_when_the_database_stops(pg_server: LiveServer, postgres: Postgres) -> None:
-    # Last in the module: it stops the cluster.
+def test_healthz_and_the_api_go_down_with_the_database_and_recover(
+    pg_server: LiveServer, postgres: Postgres, token: str
+) -> None:
+    # Last in the module: it stops the cluster, then starts it again.
+    auth = {"Authorization": f"Bearer {token}"}
+    made = requests.post(
+        pg_server.url("/api/problems"), json={"name": "Written Before"}, headers=auth, timeout=10
+    )
+    assert made.status_code == 201
+    location = pg_server.url(made.headers["Location"])
+    workers = worker_pids(pg_server)
     assert requests.get(pg_server.url("/healthz"), timeout=10).status_code == 200
     postgres.stop()
     health = requests.get(pg_server.url("/healthz"), timeout=30)
@@ -102,3 +114,46 @@ def test_healthz_is_503_when_the_database_stops(pg_server: LiveServer, postgres:
     assert broken.status_code == 500
     assert broken.json() == {"error": "Something went wrong on our side."}
     assert "Traceback" not in broken.text
+
+    tries = itertools.count()
+
+    def attempts() -> list[requests.Response]:
+        return [
+            requests.get(pg_server.url("/healthz"), timeout=30),
+            requests.get(location, timeout=30),
+            requests.post(
+                pg_server.url("/api/problems"),
+                json={"name": f"Written After {next(tries)}"},
+                headers=auth,
+                timeout=30,
+            ),
+        ]
+
+    def failed_cleanly(response: requests.Response) -> bool:
+        """A 5xx with a JSON error and no stack trace."""
+        return (
+            response.status_code in (500, 503)
+            and "error" in response.json()
+            and "Traceback" not in response.text
+        )
+
+    for _ in range(3):
+        down = attempts()
+        assert all(failed_cleanly(response) for response in down), [r.text for r in down]
+
+    # Back on its own, without restarting gunicorn: /healthz, a read, a write.
+    postgres.start()
+    deadline = time.monotonic() + 30
+    while True:
+        healthz, read, write = attempts()
+        if (healthz.status_code, read.status_code, write.status_code) == (200, 200, 201):
+            break
+        # A connection pooled before the restart may fail once, cleanly.
+        for response in (healthz, read, write):
+            assert response.ok or failed_cleanly(response), response.text
+        assert time.monotonic() < deadline, "the app did not recover"
+        time.sleep(0.2)
+    assert read.json()["name"] == "Written Before"
+    assert requests.get(pg_server.url(write.headers["Location"]), timeout=10).status_code == 200
+    assert pg_server.process.poll() is None
+    assert worker_pids(pg_server) == workers

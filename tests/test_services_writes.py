@@ -1,18 +1,21 @@
-"""How services write: which integrity errors are a 409, and the writer's transaction."""
+"""How services write: what they check, which integrity errors are a 409, their transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 
 from practice_app import services
-from practice_app.errors import Conflict, NotFound
+from practice_app.errors import FieldErrors, ProblemNotFound, ValueTaken
 from practice_app.extensions import db
 from practice_app.models import Problem, ProblemTag, User
+from tests.test_web_helpers import post_form, sign_in
 
 
 def integrity_error(statement: Callable[[], object]) -> IntegrityError:
@@ -52,17 +55,27 @@ def test_only_the_problem_name_index_is_a_conflict(
 
 
 def test_another_constraint_is_not_turned_into_a_409(
-    app: Flask, make_user: Callable[..., int], make_problem: Callable[..., int]
+    app: Flask,
+    make_user: Callable[..., int],
+    make_problem: Callable[..., int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     make_user()
     problem_id = make_problem(name="Kept")
     with app.app_context():
         user = db.session.get(User, 1)
         assert user is not None
-        # The check constraint on difficulty: a bug if it happened, never "name taken".
+        # The service checks what it is given, whoever calls it.
+        with pytest.raises(FieldErrors) as refused:
+            services.update_problem(user, problem_id, {"difficulty": "impossible"})
+        assert list(refused.value.details) == ["difficulty"]
+        # With the rules bypassed, the check constraint on difficulty is a bug
+        # (a 500), never "name taken".
+        monkeypatch.setattr(services, "load_problem_fields", lambda data, partial=False: dict(data))
         with pytest.raises(IntegrityError):
             services.update_problem(user, problem_id, {"difficulty": "impossible"})
-        with pytest.raises(Conflict):
+        monkeypatch.undo()
+        with pytest.raises(ValueTaken):
             services.create_problem(user, {"name": "KEPT"})
         assert db.session.get(Problem, problem_id).difficulty == "medium"  # type: ignore[union-attr]
 
@@ -78,9 +91,9 @@ def test_an_edit_of_a_problem_deleted_meanwhile_is_not_found(
         # Another worker deletes it before this request's write.
         with db.engine.begin() as other:
             other.execute(text("DELETE FROM problems WHERE id = :id"), {"id": problem_id})
-        with pytest.raises(NotFound):
+        with pytest.raises(ProblemNotFound):
             services.update_problem(user, problem_id, {"difficulty": "hard"})
-        with pytest.raises(NotFound):
+        with pytest.raises(ProblemNotFound):
             services.delete_problem(user, problem_id)
 
 
@@ -110,3 +123,51 @@ def test_ids_past_the_integer_column_name_nothing(raw: str | int) -> None:
 def test_the_largest_id_is_the_integer_column_s() -> None:
     assert services.parse_problem_id("2147483647") == 2147483647
     assert services.parse_problem_id(2147483647) == 2147483647
+
+
+def test_services_check_what_they_are_given(app: Flask, make_user: Callable[..., int]) -> None:
+    make_user()
+    with app.app_context():
+        user = db.session.get(User, 1)
+        assert user is not None
+        with pytest.raises(FieldErrors) as refused:
+            services.create_problem(user, {"name": " ", "tags": ["Not ok!"]})
+        assert set(refused.value.details) == {"name", "tags"}
+        with pytest.raises(FieldErrors) as refused:
+            services.create_problem(user, {"name": "X", "author": "eve"})
+        assert set(refused.value.details) == {"author"}
+        with pytest.raises(FieldErrors) as refused:
+            services.update_problem(user, 1, {"difficulty": "easy"}, replace=True)
+        assert set(refused.value.details) == {"name"}
+        # Loading is idempotent: fields the API loaded already pass again unchanged.
+        fields = services.load_problem_fields({"name": "  Two Sum ", "tags": ["A", "a", "b"]})
+        assert services.load_problem_fields(fields) == fields
+        problem = services.create_problem(user, fields)
+        assert problem.name == "Two Sum"
+        assert [row.tag for row in problem.tag_rows] == ["a", "b"]
+
+
+def test_a_taken_name_is_not_a_field_error() -> None:
+    # `except FieldErrors` (a 422) must not swallow a 409.
+    assert not issubclass(ValueTaken, FieldErrors)
+    taken = ValueTaken("name", "Taken.")
+    assert (taken.status, taken.details) == (409, {"name": ["Taken."]})
+
+
+def test_a_form_post_is_checked_by_the_rules_once(
+    client: FlaskClient, make_user: Callable[..., int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_user()
+    sign_in(client)
+    loads: list[object] = []
+    real_load = services.load_problem_fields
+
+    def counting_load(data: Any, *, partial: bool = False) -> dict[str, Any]:
+        loads.append(data)
+        return real_load(data, partial=partial)
+
+    monkeypatch.setattr(services, "load_problem_fields", counting_load)
+    form = {"name": "Once", "difficulty": "easy", "tags": "a", "statement": ""}
+    created = post_form(client, "/problems/new", form, page="/problems/new")
+    assert created.status_code == 303
+    assert len(loads) == 1

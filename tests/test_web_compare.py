@@ -194,7 +194,7 @@ def test_compare_shows_this_apps_real_code_beside_nextjs(client: FlaskClient) ->
         "def post(self, fields: dict[str, Any]) -> Any:",
         "def problem_new() -> Any:",
         'return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)',
-        "def create_problem(author: User, fields: Mapping[str, Any]) -> Problem:",
+        "def create_problem(author: User, data: Mapping[str, Any]) -> Problem:",
         "function busy(form, submitter, on) {",
         '@cache_view("force-dynamic")',
         "@cache_view(revalidate=300)",

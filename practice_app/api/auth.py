@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from flask import current_app, g, request
 
 from .. import services, telemetry
-from ..errors import Forbidden, Unauthorized
+from ..errors import NotAllowed, NotAuthenticated
 from ..models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -60,7 +60,7 @@ def token_user() -> User | None:
         return None
     row = services.live_token(token)
     if row is None:
-        raise Unauthorized(TOKEN_INVALID, 'Bearer error="invalid_token"')
+        raise NotAuthenticated(TOKEN_INVALID, 'Bearer error="invalid_token"')
     g.api_token_id = row.id
     user: User = row.user
     telemetry.name_user(request.environ, user.name)
@@ -74,7 +74,7 @@ def token_required(view: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         user = token_user()
         if user is None:
-            raise Unauthorized(TOKEN_REQUIRED)
+            raise NotAuthenticated(TOKEN_REQUIRED)
         g.api_user = user
         return view(*args, **kwargs)
 
@@ -88,7 +88,7 @@ def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def check_webhook_signature(now: float | None = None) -> None:
-    """Accept the request as a signed webhook call, or raise Unauthorized saying why not.
+    """Accept the request as a signed webhook call, or raise NotAuthenticated saying why not.
 
     The signature covers the timestamp and the raw body, is compared in
     constant time, and counts only within ``REVALIDATE_WINDOW_SECONDS`` of
@@ -96,19 +96,21 @@ def check_webhook_signature(now: float | None = None) -> None:
     """
     secret = current_app.config.get("REVALIDATE_SECRET")
     if not secret:
-        raise Unauthorized("Signed calls are refused: the server has no revalidation secret.")
+        raise NotAuthenticated("Signed calls are refused: the server has no revalidation secret.")
     timestamp = request.headers.get(TIMESTAMP_HEADER, "").strip()
     if not _TIMESTAMP.fullmatch(timestamp):
-        raise Unauthorized(f"{TIMESTAMP_HEADER} must be the time in UNIX seconds.")
+        raise NotAuthenticated(f"{TIMESTAMP_HEADER} must be the time in UNIX seconds.")
     window = float(current_app.config["REVALIDATE_WINDOW_SECONDS"])
     if abs((time.time() if now is None else now) - int(timestamp)) > window:
-        raise Unauthorized(f"{TIMESTAMP_HEADER} is more than {window:g} s from the server's time.")
+        raise NotAuthenticated(
+            f"{TIMESTAMP_HEADER} is more than {window:g} s from the server's time."
+        )
     given = _SIGNATURE.fullmatch(request.headers.get(SIGNATURE_HEADER, "").strip())
     expected = webhook_signature(secret, timestamp, request.get_data(cache=True))
     if given is None or not hmac.compare_digest(
         expected.encode("ascii"), ("sha256=" + given.group(1).lower()).encode("ascii")
     ):
-        raise Unauthorized(f"{SIGNATURE_HEADER} is not the signature of this call.")
+        raise NotAuthenticated(f"{SIGNATURE_HEADER} is not the signature of this call.")
 
 
 def admin_or_signed_webhook(view: F) -> F:
@@ -125,9 +127,9 @@ def admin_or_signed_webhook(view: F) -> F:
         else:
             user = token_user()
             if user is None:
-                raise Unauthorized(ADMIN_OR_SIGNED)
+                raise NotAuthenticated(ADMIN_OR_SIGNED)
             if not user.is_admin:
-                raise Forbidden("Only an admin's token may do this.")
+                raise NotAllowed("Only an admin's token may do this.")
             g.api_user = user
         return view(*args, **kwargs)
 

@@ -9,7 +9,7 @@ from flask import Request
 from marshmallow import Schema, ValidationError
 from webargs.flaskparser import FlaskParser
 
-from ..errors import BadRequest, FieldErrors, UnsupportedMediaType
+from ..errors import FieldErrors, MalformedRequest, UnsupportedBody
 from ..rules import flatten_messages
 
 # Field metadata: a field carrying this key answers 400 with its value as the
@@ -28,13 +28,13 @@ class StrictJsonParser(FlaskParser):
 
     def load_json(self, req: Request, schema: Schema) -> Any:
         if not req.is_json:  # application/json or application/*+json
-            raise UnsupportedMediaType("The request body must be application/json.")
+            raise UnsupportedBody("The request body must be application/json.")
         try:
             data = json.loads(req.get_data(cache=True))
         except (ValueError, RecursionError) as exc:
-            raise BadRequest("The request body is not valid JSON.") from exc
+            raise MalformedRequest("The request body is not valid JSON.") from exc
         if not isinstance(data, dict):
-            raise BadRequest("The request body must be a JSON object.")
+            raise MalformedRequest("The request body must be a JSON object.")
         return data
 
     def handle_error(
@@ -51,7 +51,7 @@ class StrictJsonParser(FlaskParser):
             for name in location if isinstance(location, dict) else ():
                 field = schema.fields.get(str(name))
                 if field is not None and BAD_REQUEST in field.metadata:
-                    raise BadRequest(field.metadata[BAD_REQUEST])
+                    raise MalformedRequest(field.metadata[BAD_REQUEST])
         if isinstance(messages, dict) and len(messages) == 1:
             messages = next(iter(messages.values()))  # drop the location ("json", "query")
         raise FieldErrors(flatten_messages(messages))

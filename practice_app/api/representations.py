@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, request, url_for
-from werkzeug.http import parse_etags
+from werkzeug.http import parse_etags, quote_etag
 
-from .. import caching, services
+from .. import caching, compression, services
 from ..models import Problem
 from .schemas import ProblemOut
 
@@ -39,7 +39,8 @@ def if_match() -> services.Precondition | None:
     """The request's ``If-Match`` as a condition on the problem's state (None without one).
 
     ``*`` asks only that the problem exists (a 404 otherwise, as without
-    the header); ETags compare strongly, as RFC 9110 says for ``If-Match``.
+    the header); ETags compare strongly, as RFC 9110 says for ``If-Match``,
+    and the ETag of any encoding of the state (``"abc-br"``) names that state.
     """
     header = request.headers.get("If-Match")
     if header is None:
@@ -47,7 +48,8 @@ def if_match() -> services.Precondition | None:
     etags = parse_etags(header)
     if etags.star_tag:
         return lambda _problem: True
-    return lambda problem: etags.contains(problem_etag(problem).strip('"'))
+    named = {compression.base_etag(quote_etag(tag)) for tag in etags.as_set() if tag}
+    return lambda problem: problem_etag(problem) in named
 
 
 def sends_etag(view: F) -> F:

@@ -22,6 +22,7 @@ from ..errors import ErrorBody
 from ..extensions import limiter
 from ..models import Problem
 from ..rules import ProblemInput, ProblemPatch
+from . import openapi as doc
 from .auth import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -104,51 +105,29 @@ def _iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-ETAG = {
-    "ETag": {
-        "description": "The problem's state: send it in If-Match.",
-        "schema": {"type": "string"},
-    }
-}
-LOCATION = {"Location": {"description": "The new problem's URL.", "schema": {"type": "string"}}}
-REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "true when this answers an earlier request with the same Idempotency-Key.",
-        "schema": {"type": "string", "enum": ["true", "false"]},
-    }
-}
-IDEMPOTENCY_KEY = {
-    "in": "header",
-    "name": "Idempotency-Key",
-    "required": False,
-    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
-    "description": (
-        "Retry safely: a success is answered again, byte for byte, to the same token with "
-        "the same key and body for 24 hours, and creates nothing more. Another body: 422."
-    ),
-}
-IF_MATCH = {
-    "in": "header",
-    "name": "If-Match",
-    "required": False,
-    "schema": {"type": "string"},
-    "description": "Change it only if it is still in the state of this ETag (or * : it exists).",
-}
+def not_modified(view: Any) -> Any:
+    """Document the 304 a stored response answers to an If-None-Match with its ETag."""
+    view = bp.doc(parameters=[doc.IF_NONE_MATCH])(view)
+    return bp.alt_response(
+        304, description="Not Modified: the If-None-Match ETag is current", headers=doc.STORED
+    )(view)
 
 
-@bp.route("/problems", endpoint="problem_list")
+@bp.route("/problems", endpoint="problem_list", tags=["problems"])
 class ProblemList(MethodView):
     @cache_view("auto", tags=("problems",))
-    @bp.response(200, ProblemOut(many=True))
+    @bp.doc(operationId="listProblems")
+    @bp.response(200, ProblemOut(many=True), headers=doc.STORED)
+    @not_modified
     def get(self) -> Any:
         """Every problem, by id (static: cached until a problem changes)."""
-        return services.list_problems()
+        return current_app.json.response(services.list_documents())
 
-    @bp.doc(security=BEARER, parameters=[IDEMPOTENCY_KEY])
+    @bp.doc(operationId="createProblem", security=BEARER, parameters=[doc.IDEMPOTENCY_KEY])
     @sends_etag
     @token_required
     @bp.arguments(ProblemInput)
-    @bp.response(201, ProblemOut, headers={**LOCATION, **ETAG, **REPLAYED})
+    @bp.response(201, ProblemOut, headers={**doc.LOCATION, **doc.ETAG, **doc.REPLAYED})
     @error_response(
         400,
         "Malformed JSON, a body that is not an object, or an Idempotency-Key "
@@ -165,38 +144,42 @@ class ProblemList(MethodView):
         return problem, 201, _problem_location(problem)
 
 
-@bp.route("/problems/<problem_id:problem_id>", endpoint="problem_detail")
+@bp.route("/problems/<problem_id:problem_id>", endpoint="problem_detail", tags=["problems"])
 class ProblemDetail(MethodView):
     @cache_view("auto", tags=("problems",))
-    @bp.response(200, ProblemOut, headers=ETAG)
+    @bp.doc(operationId="getProblem")
+    @bp.response(200, ProblemOut, headers=doc.STORED)
+    @not_modified
     @error_response(404, description="Problem not found")
     def get(self, problem_id: int | str) -> Any:
         """One problem."""
         return services.get_problem(problem_id)
 
-    @bp.doc(security=BEARER, parameters=[IF_MATCH])
+    @bp.doc(operationId="replaceProblem", security=BEARER, parameters=[doc.IF_MATCH])
     @sends_etag
     @token_required
     @bp.arguments(ProblemInput)
-    @bp.response(200, ProblemOut, headers=ETAG)
+    @bp.response(200, ProblemOut, headers=doc.ETAG)
     @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Replace a problem: fields left out take their defaults."""
-        return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
+        return services.update_problem(
+            g.api_user, problem_id, fields, replace=True, precondition=if_match()
+        )
 
-    @bp.doc(security=BEARER, parameters=[IF_MATCH])
+    @bp.doc(operationId="updateProblem", security=BEARER, parameters=[doc.IF_MATCH])
     @sends_etag
     @token_required
     @bp.arguments(ProblemPatch)
-    @bp.response(200, ProblemOut, headers=ETAG)
+    @bp.response(200, ProblemOut, headers=doc.ETAG)
     @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
         """Change the given fields of a problem."""
         return services.update_problem(g.api_user, problem_id, fields, precondition=if_match())
 
-    @bp.doc(security=BEARER, parameters=[IF_MATCH])
+    @bp.doc(operationId="deleteProblem", security=BEARER, parameters=[doc.IF_MATCH])
     @token_required
-    @bp.response(204)
+    @bp.response(204, description="Deleted: no body")
     @write_errors(401, 403, 404, 412)
     def delete(self, problem_id: int | str) -> Any:
         """Remove a problem."""
@@ -204,30 +187,33 @@ class ProblemDetail(MethodView):
         return Response(status=204)
 
 
-@bp.route("/search", endpoint="problem_search")
+@bp.route("/search", endpoint="problem_search", tags=["search"])
 class ProblemSearch(MethodView):
+    @bp.doc(operationId="searchProblems")
     @bp.arguments(SearchArgs, location="query", as_kwargs=True)
-    @bp.response(200, ProblemOut(many=True))
+    @bp.response(200, ProblemOut(many=True), headers=doc.PAGE)
     @error_response(400, description="q is missing or blank, or q or tag holds a NUL")
     def get(self, q: str, limit: int, offset: int, **filters: Any) -> Any:
         """Problems whose name contains q, in any case (dynamic: reads the query string).
 
         Sends ``X-Total-Count``, and ``Link: <...>; rel="next"`` when more remain.
         """
-        problems, total = services.search_problems(q, limit=limit, offset=offset, **filters)
-        headers = {"X-Total-Count": str(total)}
+        problems, total = services.search_documents(q, limit=limit, offset=offset, **filters)
+        response = current_app.json.response(problems)
+        response.headers["X-Total-Count"] = str(total)
         if offset + len(problems) < total:
             following = url_for(
                 "api.problem_search", q=q, limit=limit, offset=offset + limit, **filters
             )
-            headers["Link"] = f'<{following}>; rel="next"'
-        return problems, 200, headers
+            response.headers["Link"] = f'<{following}>; rel="next"'
+        return response
 
 
-@bp.route("/whoami", endpoint="whoami")
+@bp.route("/whoami", endpoint="whoami", tags=["account"])
 class WhoAmI(MethodView):
-    @bp.doc(security=[{}, *BEARER])
+    @bp.doc(operationId="whoAmI", security=[{}, *BEARER])
     @bp.response(200, WhoAmIOut)
+    @error_response(401, description="A token was sent but is wrong or revoked")
     def get(self) -> Any:
         """Who is calling, by bearer token or session cookie (dynamic: reads headers)."""
         user = token_user()
@@ -236,10 +222,12 @@ class WhoAmI(MethodView):
         return {"user": user, "userAgent": request.headers.get("User-Agent")}
 
 
-@bp.route("/stats", endpoint="stats")
+@bp.route("/stats", endpoint="stats", tags=["stats"])
 class Stats(MethodView):
     @cache_view(revalidate=300, tags=("problems",))
-    @bp.response(200, StatsOut)
+    @bp.doc(operationId="getStats")
+    @bp.response(200, StatsOut, headers=doc.STORED)
+    @not_modified
     def get(self) -> Any:
         """Counts of problems (revalidates every 300 s, and after every change)."""
         return {**services.problem_stats(), "generated_at": _iso_now()}
@@ -266,9 +254,9 @@ WEBHOOK_HEADERS = [
 ]
 
 
-@bp.route("/revalidate", endpoint="revalidate")
+@bp.route("/revalidate", endpoint="revalidate", tags=["cache"])
 class Revalidate(MethodView):
-    @bp.doc(security=[{}, *BEARER], parameters=WEBHOOK_HEADERS)
+    @bp.doc(operationId="revalidate", security=[{}, *BEARER], parameters=WEBHOOK_HEADERS)
     @admin_or_signed_webhook
     @bp.arguments(RevalidateIn)
     @bp.response(200, RevalidateOut)
@@ -286,28 +274,33 @@ class Revalidate(MethodView):
         return {"revalidated": {"paths": paths, "tags": tags}}
 
 
-@bp.route("/clock/static", endpoint="clock_static")
+@bp.route("/clock/static", endpoint="clock_static", tags=["clocks"])
 class ClockStatic(MethodView):
     @cache_view("force-static")
-    @bp.response(200, ClockOut)
+    @bp.doc(operationId="getStaticClock")
+    @bp.response(200, ClockOut, headers=doc.STORED)
+    @not_modified
     def get(self) -> Any:
         """The time it was rendered: cached until the cache is cleared."""
         return {"now": _iso_now()}
 
 
-@bp.route("/clock/dynamic", endpoint="clock_dynamic")
+@bp.route("/clock/dynamic", endpoint="clock_dynamic", tags=["clocks"])
 class ClockDynamic(MethodView):
     @cache_view("force-dynamic")
+    @bp.doc(operationId="getDynamicClock")
     @bp.response(200, ClockOut)
     def get(self) -> Any:
         """The time now: rendered on every request."""
         return {"now": _iso_now()}
 
 
-@bp.route("/clock/revalidate", endpoint="clock_revalidate")
+@bp.route("/clock/revalidate", endpoint="clock_revalidate", tags=["clocks"])
 class ClockRevalidate(MethodView):
     @cache_view(revalidate=300)
-    @bp.response(200, ClockOut)
+    @bp.doc(operationId="getRevalidatingClock")
+    @bp.response(200, ClockOut, headers=doc.STORED)
+    @not_modified
     def get(self) -> Any:
         """The time it was rendered: cached for 300 s, then regenerated in the background."""
         return {"now": _iso_now()}

@@ -10,10 +10,9 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from ..models import DIFFICULTIES
+from ..models import DIFFICULTIES, TIMESTAMP
 from .parsing import BAD_REQUEST
 
-ISO_UTC = "%Y-%m-%dT%H:%M:%SZ"
 NO_NUL = r"^[^\u0000]*$"
 # What ``str.strip()`` removes (``str.isspace``), spelled out: ``\s`` differs
 # between Python and ECMA regular expressions (Python's has \x1c-\x1f and
@@ -29,7 +28,7 @@ class Timestamp(fields.Field):
     """A UTC time as ISO 8601 with ``Z`` and whole seconds (documented as date-time)."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
-        return None if value is None else value.astimezone(UTC).strftime(ISO_UTC)
+        return None if value is None else value.astimezone(UTC).strftime(TIMESTAMP)
 
 
 class _TagOut(Schema):
@@ -41,16 +40,16 @@ class _AuthorOut(Schema):
 
 
 class ProblemOut(Schema):
-    """A problem as the API shows it."""
+    """A problem as the API shows it (every field is always there: ``required`` for clients)."""
 
-    id = fields.Integer(metadata={"example": 7})
-    name = fields.String(metadata={"example": "Two Sum"})
-    difficulty = fields.String(metadata={"enum": list(DIFFICULTIES)})
-    tags = fields.Pluck(_TagOut, "tag", many=True, attribute="tag_rows")
-    statement = fields.String()
-    author = fields.Pluck(_AuthorOut, "name")
-    created_at = Timestamp(metadata={"example": "2026-11-24T09:00:00Z"})
-    updated_at = Timestamp(metadata={"example": "2026-11-24T09:00:00Z"})
+    id = fields.Integer(required=True, metadata={"example": 7})
+    name = fields.String(required=True, metadata={"example": "Two Sum"})
+    difficulty = fields.String(required=True, metadata={"enum": list(DIFFICULTIES)})
+    tags = fields.Pluck(_TagOut, "tag", many=True, attribute="tag_rows", required=True)
+    statement = fields.String(required=True)
+    author = fields.Pluck(_AuthorOut, "name", required=True)
+    created_at = Timestamp(required=True, metadata={"example": "2026-11-24T09:00:00Z"})
+    updated_at = Timestamp(required=True, metadata={"example": "2026-11-24T09:00:00Z"})
 
 
 class SearchArgs(Schema):
@@ -73,23 +72,23 @@ class SearchArgs(Schema):
 
 
 class UserOut(Schema):
-    name = fields.String()
-    admin = fields.Boolean(attribute="is_admin")
+    name = fields.String(required=True)
+    admin = fields.Boolean(attribute="is_admin", required=True)
 
 
 class WhoAmIOut(Schema):
-    user = fields.Nested(UserOut, allow_none=True)
-    userAgent = fields.String(allow_none=True)
+    user = fields.Nested(UserOut, allow_none=True, required=True)
+    userAgent = fields.String(allow_none=True, required=True)
 
 
 class StatsOut(Schema):
-    total = fields.Integer()
-    by_difficulty = fields.Dict(keys=fields.String(), values=fields.Integer())
-    generated_at = fields.String()
+    total = fields.Integer(required=True)
+    by_difficulty = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    generated_at = fields.String(required=True)
 
 
 class ClockOut(Schema):
-    now = fields.String(metadata={"example": "2026-11-25T09:00:00.123Z"})
+    now = fields.String(required=True, metadata={"example": "2026-11-25T09:00:00.123Z"})
 
 
 class RevalidateIn(Schema):
@@ -113,9 +112,11 @@ class RevalidateIn(Schema):
 
 
 class _Revalidated(Schema):
-    paths = fields.List(fields.String(), metadata={"description": "Canonical paths."})
-    tags = fields.List(fields.String())
+    paths = fields.List(
+        fields.String(), required=True, metadata={"description": "Canonical paths."}
+    )
+    tags = fields.List(fields.String(), required=True)
 
 
 class RevalidateOut(Schema):
-    revalidated = fields.Nested(_Revalidated)
+    revalidated = fields.Nested(_Revalidated, required=True)

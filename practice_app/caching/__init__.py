@@ -35,7 +35,7 @@ import warnings
 from pathlib import Path
 
 from cachelib import FileSystemCache
-from flask import Flask
+from flask import Flask, request
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -154,10 +154,20 @@ def init_app(app: Flask) -> None:
         versions = VersionReader(db.engine)
     shared_max_age = app.config.get("CACHE_SHARED_MAX_AGE")
     middleware = CacheMiddleware(
-        app, app.wsgi_app, store, versions, int(shared_max_age) if shared_max_age else None
+        app,
+        app.wsgi_app,
+        store,
+        versions,
+        int(shared_max_age) if shared_max_age else None,
+        render_wait=float(app.config["CACHE_RENDER_WAIT_SECONDS"]),
     )
     app.extensions["practice_cache"] = store
     app.extensions["practice_cache_middleware"] = middleware
+
+    @app.teardown_request
+    def release_render(_error: BaseException | None) -> None:
+        middleware.rendered(request.environ)
+
     app.session_interface = SessionInterface()
     listen_for_renders()
     app.wsgi_app = middleware  # type: ignore[method-assign]

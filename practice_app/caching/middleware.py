@@ -14,6 +14,7 @@ import functools
 import io
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from werkzeug.http import parse_etags, unquote_etag
 from werkzeug.wsgi import get_path_info
 
 from .. import telemetry
+from ..compression import add_vary, choose, variant_etag
 from .policy import policy_for, shared_cache_control
 from .store import Entry, ResponseStore
 from .versions import VersionReader, is_current
@@ -38,6 +40,18 @@ KEY_ENVIRON = "practice.cache.key"
 REGENERATE_ENVIRON = "practice.cache.regenerate"
 # Spellings of URLs whose routing each worker remembers.
 TARGETS_KEPT = 1024
+# Set by the miss path: it stored its response ("stored"), could not ("failed"),
+# or the view answered what is never stored ("dynamic": it read the request, or
+# answered a 404). An error leaves it unset.
+RESULT_ENVIRON = "practice.cache.result"
+# Set in the environ of a miss whose request holds the render lock.
+HOLDING_ENVIRON = "practice.cache.holding"
+# How long a worker remembers that a URL's view answered dynamically (it
+# read the request, or answered what is never stored, like a 404): it then
+# goes straight to Flask, without looking for an entry or waiting for a render.
+DYNAMIC_SECONDS = 30.0
+# How often a request waiting for another's render looks for its entry.
+WAIT_POLL_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class Target:
     location: str  # the canonical URL path as sent (script root included, quoted)
     canonical: bool  # whether the request spelled it that way
     rule: str  # the URL rule it matched (the metrics' route)
+    dynamic: bool  # declared force-dynamic: never stored, so never looked for
 
 
 def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
@@ -57,13 +72,15 @@ def resolve(app: Flask, environ: dict[str, Any]) -> Target | None:
         rule, values = adapter.match(return_rule=True, method="GET")
     except HTTPException:  # 404, 405, or Werkzeug's own redirect: Flask answers those
         return None
-    if policy_for(app, rule.endpoint, "GET") is None:
+    policy = policy_for(app, rule.endpoint, "GET")
+    if policy is None:
         return None
     location = adapter.build(rule.endpoint, values, method="GET")
     key = app.url_map.bind("localhost").build(rule.endpoint, values, method="GET")
     script_name = environ.get("SCRIPT_NAME", "").rstrip("/")
     spelled = script_name + get_path_info(environ)
-    return Target(key, location, unquote(location) == spelled, rule.rule)
+    dynamic = policy.mode == "force-dynamic"
+    return Target(key, location, unquote(location) == spelled, rule.rule, dynamic)
 
 
 class CacheMiddleware:
@@ -76,12 +93,16 @@ class CacheMiddleware:
         store: ResponseStore,
         versions: VersionReader,
         shared_max_age: int | None,
+        render_wait: float = 2.0,
     ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
         self.store = store
         self.versions = versions
         self.shared_max_age = shared_max_age
+        self.render_wait = render_wait
+        # Keys whose view answered dynamically a moment ago, until when (monotonic).
+        self._dynamic: dict[str, float] = {}
         # Where recent spellings route: most requests repeat a few URLs, and
         # routing then building back is most of a hit's time. Flask adds no
         # route once it has served a request, so an answer stays true; the
@@ -114,9 +135,13 @@ class CacheMiddleware:
         if not target.canonical:
             return _redirect(environ, start_response, target.location)
         environ[KEY_ENVIRON] = target.key
+        if target.dynamic or self._dynamic.get(target.key, 0.0) > time.monotonic():
+            return self.wsgi_app(environ, start_response)
         entry = self.current_entry(target.key)
         if entry is None:
-            return self.wsgi_app(environ, start_response)
+            entry, holding = self._wait_or_render(target.key)
+            if entry is None:
+                return self._render(environ, start_response, target.key, holding)
         now = self.store.clock()
         if entry.is_fresh(now):
             telemetry.count_cache(target.rule, "hit")
@@ -126,6 +151,61 @@ class CacheMiddleware:
         if self.store.try_lock(target.key):
             return _OnClose(body, functools.partial(self._regenerate, environ, target.key))
         return body
+
+    def _wait_or_render(self, key: str) -> tuple[Entry | None, bool]:
+        """After a miss, let one request of all render ``key``; give its entry to the others.
+
+        Returns the entry another request rendered, or None and whether this
+        one holds the render lock (the regeneration lock of STALE entries).
+        The others look for the entry every few milliseconds, for
+        ``render_wait`` seconds at most, and render themselves if none comes
+        (a slow render, a dynamic view, a render that failed). With the
+        backend down, nobody waits.
+        """
+        deadline = time.monotonic() + self.render_wait
+        while True:
+            locked = self.store.lock(key)
+            if locked is None or locked:
+                return None, bool(locked)
+            if time.monotonic() >= deadline:
+                return None, False
+            time.sleep(WAIT_POLL_SECONDS)
+            entry = self.current_entry(key)
+            if entry is not None:
+                return entry, False
+
+    def _render(
+        self,
+        environ: dict[str, Any],
+        start_response: Callable[..., Any],
+        key: str,
+        holding: bool,
+    ) -> Any:
+        """Pass a miss to Flask, which calls :meth:`rendered` when it is done with it."""
+        if holding:
+            environ[HOLDING_ENVIRON] = True
+        return self.wsgi_app(environ, start_response)
+
+    def rendered(self, environ: dict[str, Any]) -> None:
+        """After Flask answered a miss (its teardown): release the render lock, note a dynamic view.
+
+        This runs when the request's context ends, before the body is sent,
+        so the requests waiting for this render get its entry at once.
+        """
+        key = environ.get(KEY_ENVIRON)
+        if key is None or REGENERATE_ENVIRON in environ:
+            return
+        if environ.pop(HOLDING_ENVIRON, False):
+            self.store.release(key)
+        result = environ.get(RESULT_ENVIRON)
+        if result == "stored":
+            self._dynamic.pop(key, None)
+        elif result == "dynamic":
+            now = time.monotonic()
+            self._dynamic[key] = now + DYNAMIC_SECONDS
+            if len(self._dynamic) > TARGETS_KEPT:
+                for stale in [k for k, until in list(self._dynamic.items()) if until <= now]:
+                    self._dynamic.pop(stale, None)
 
     def current_entry(self, key: str) -> Entry | None:
         """The stored entry of ``key`` if the database still holds its versions.
@@ -157,15 +237,22 @@ class CacheMiddleware:
             log.debug("reading cache versions failed; the app will answer", exc_info=True)
             return None
 
-    def headers(self, entry: Entry, state: str, now: float) -> list[tuple[str, str]]:
-        """The headers of ``entry`` served as ``state`` (MISS, HIT or STALE)."""
-        return [
+    def headers(
+        self, entry: Entry, state: str, now: float, coding: str | None
+    ) -> list[tuple[str, str]]:
+        """The headers of ``entry`` served as ``state`` (MISS, HIT or STALE) in ``coding``."""
+        headers = [
             *entry.headers,
-            ("ETag", entry.etag),
+            ("ETag", variant_etag(entry.etag, coding)),
             ("Cache-Control", shared_cache_control(entry.revalidate, self.shared_max_age)),
             ("X-Cache", state),
             ("Age", str(entry.age(now))),
         ]
+        if entry.encoded:
+            add_vary(headers)
+        if coding is not None:
+            headers.append(("Content-Encoding", coding))
+        return headers
 
     def _serve(
         self,
@@ -175,14 +262,15 @@ class CacheMiddleware:
         state: str,
         now: float,
     ) -> list[bytes]:
-        headers = self.headers(entry, state, now)
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), entry.etag):
+        body, coding = entry.body_for(choose(environ.get("HTTP_ACCEPT_ENCODING")))
+        headers = self.headers(entry, state, now, coding)
+        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), entry.etags()):
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             start_response("304 Not Modified", headers)
             return []
-        headers.append(("Content-Length", str(len(entry.body))))
+        headers.append(("Content-Length", str(len(body))))
         start_response(f"{entry.status} OK", headers)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [entry.body]
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _regenerate(self, environ: dict[str, Any], key: str) -> None:
         """Render ``key`` again after the stale response was sent, then unlock it."""
@@ -198,9 +286,12 @@ class CacheMiddleware:
             self.store.release(key)
 
 
-def etag_matches(header: str | None, etag: str) -> bool:
-    """Tell whether an ``If-None-Match`` header names ``etag`` (weakly) or is ``*``."""
-    return bool(header) and parse_etags(header).contains_weak(unquote_etag(etag)[0])
+def etag_matches(header: str | None, etags: tuple[str, ...]) -> bool:
+    """Tell whether an ``If-None-Match`` header names one of ``etags`` (weakly) or is ``*``."""
+    if not header:
+        return False
+    named = parse_etags(header)
+    return any(named.contains_weak(unquote_etag(etag)[0]) for etag in etags)
 
 
 def _redirect(
@@ -259,7 +350,7 @@ def _closing(result: Iterable[bytes]) -> Iterator[bytes]:
 class _OnClose:
     """A WSGI body that runs ``callback`` once the server has sent it and closes it."""
 
-    def __init__(self, body: list[bytes], callback: Callable[[], None]) -> None:
+    def __init__(self, body: Iterable[bytes], callback: Callable[[], None]) -> None:
         self.body = body
         self.callback = callback
 
@@ -267,7 +358,12 @@ class _OnClose:
         return iter(self.body)
 
     def close(self) -> None:
-        self.callback()
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.callback()
 
 
 @dataclass

@@ -23,9 +23,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import telemetry
+from ..compression import choose, encode_all
 from ..extensions import db
 from .adapter import current_request, raw_session
-from .middleware import KEY_ENVIRON, CacheMiddleware, etag_matches
+from .middleware import KEY_ENVIRON, RESULT_ENVIRON, CacheMiddleware, etag_matches
 from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
 from .store import Entry, body_etag
 from .versions import names_for, read_on
@@ -111,9 +112,8 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
             f"({', '.join(sorted(reads))}); declare it 'auto' or 'force-dynamic', "
             "or stop reading the request"
         )
-    if reads and (policy.mode == "auto" or "session" in reads):
-        return mark_dynamic(response)
-    if not _storable(response):
+    if (reads and (policy.mode == "auto" or "session" in reads)) or not _storable(response):
+        request.environ[RESULT_ENVIRON] = "dynamic"
         return mark_dynamic(response)
     if render.versions is None:  # the view read no data
         render.versions = read_on(session.connection(), render.names)
@@ -127,17 +127,23 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         stored_at=started,
         revalidate=policy.revalidate,
         versions=render.versions,
+        encoded=encode_all(body),  # compressed once, here, for every hit to come
     )
     if not store.put(key, entry):
         # Not stored (the backend failed): still the representation's ETag.
+        request.environ[RESULT_ENVIRON] = "failed"
         response.headers["ETag"] = entry.etag
         return mark_dynamic(response)
+    request.environ[RESULT_ENVIRON] = "stored"
     if request.url_rule is not None:
         telemetry.count_cache(request.url_rule.rule, "miss")
     now = store.clock()
-    if etag_matches(request.headers.get("If-None-Match"), entry.etag):
+    sent, coding = entry.body_for(choose(request.headers.get("Accept-Encoding")))
+    if etag_matches(request.headers.get("If-None-Match"), entry.etags()):
         response = Response(status=304)
-    for name, value in middleware.headers(entry, "MISS", now):
+    else:
+        response.set_data(sent)
+    for name, value in middleware.headers(entry, "MISS", now, coding):
         response.headers[name] = value
     return response
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from flask_caching.backends.nullcache import NullCache
 
+from ..compression import variant_etag
+
 log = logging.getLogger(__name__)
 
 # Bytes of response bodies each worker keeps in memory (see ResponseStore.get).
@@ -51,6 +53,18 @@ class Entry:
     revalidate: int | None
     # The database versions it was rendered under (see ``versions``).
     versions: dict[str, int] = field(default_factory=dict)
+    # The body compressed once, by encoding (``br``, ``gzip``); none when it is small.
+    encoded: dict[str, bytes] = field(default_factory=dict)
+
+    def body_for(self, coding: str | None) -> tuple[bytes, str | None]:
+        """The body to send for a client that takes ``coding``, and its encoding (None: as is)."""
+        if coding is not None and coding in self.encoded:
+            return self.encoded[coding], coding
+        return self.body, None
+
+    def etags(self) -> tuple[str, ...]:
+        """The ETag of each encoding of this response: any of them is a 304."""
+        return (self.etag, *(variant_etag(self.etag, coding) for coding in self.encoded))
 
     def age(self, now: float) -> int:
         return max(0, int(now - self.stored_at))
@@ -74,7 +88,11 @@ class BackendUnavailable(Exception):
 
 
 class ResponseStore:
-    """Stored responses as a small head under the key plus the body under its ETag."""
+    """Stored responses as a small head under the key plus the bodies under its ETag.
+
+    The bodies are the response as made (under ``""``) and its compressed
+    encodings, made once when it is stored.
+    """
 
     def __init__(
         self,
@@ -101,7 +119,7 @@ class ResponseStore:
         self.retry_seconds = retry_seconds
         self._down_until = 0.0
         self._last_warning = 0.0
-        self._bodies: dict[str, bytes] = {}
+        self._bodies: dict[str, dict[str, bytes]] = {}
         self._kept_bytes = 0
         # The last entry this worker read or stored for each key (see ``recent``).
         self._recent: OrderedDict[str, Entry] = OrderedDict()
@@ -156,28 +174,29 @@ class ResponseStore:
             head = self.backend.get(self.head_prefix + key)
             if not isinstance(head, dict):
                 return None
-            body = self._bodies.get(head["etag"])
-            if body is None:
-                body = self.backend.get("body:" + head["etag"])
-                if not isinstance(body, bytes):
+            bodies = self._bodies.get(head["etag"])
+            if bodies is None:
+                bodies = self.backend.get("body:" + head["etag"])
+                if not isinstance(bodies, dict) or not isinstance(bodies.get(""), bytes):
                     return None
-                self._keep(head["etag"], body)
-            entry = Entry(body=body, **head)
+                self._keep(head["etag"], bodies)
+            encoded = {coding: body for coding, body in bodies.items() if coding}
+            entry = Entry(body=bodies[""], encoded=encoded, **head)
         except Exception as exc:
             self._failed("read", exc)
             return None
         self._remember(key, entry)
         return entry
 
-    def _keep(self, etag: str, body: bytes) -> None:
+    def _keep(self, etag: str, bodies: dict[str, bytes]) -> None:
         with self._memory_lock:
             if etag in self._bodies:
                 return
-            self._bodies[etag] = body
-            self._kept_bytes += len(body)
+            self._bodies[etag] = bodies
+            self._kept_bytes += sum(map(len, bodies.values()))
             while self._kept_bytes > LOCAL_BODY_BYTES and len(self._bodies) > 1:
                 oldest = next(iter(self._bodies))
-                self._kept_bytes -= len(self._bodies.pop(oldest))
+                self._kept_bytes -= sum(map(len, self._bodies.pop(oldest).values()))
 
     def put(self, key: str, entry: Entry) -> bool:
         """Store ``entry`` under ``key``; False when the backend refused it."""
@@ -185,7 +204,8 @@ class ResponseStore:
         try:
             self._check_up()
             timeout = self.entry_seconds
-            if not self.backend.set("body:" + entry.etag, entry.body, timeout=timeout):
+            bodies = {"": entry.body, **entry.encoded}
+            if not self.backend.set("body:" + entry.etag, bodies, timeout=timeout):
                 raise OSError("the backend refused the body")
             if not self.backend.set(self.head_prefix + key, entry.head(), timeout=timeout):
                 raise OSError("the backend refused the entry")
@@ -194,7 +214,7 @@ class ResponseStore:
             return False
         if previous is not None and previous != entry.etag:
             self.discard_body(previous)
-        self._keep(entry.etag, entry.body)
+        self._keep(entry.etag, bodies)
         self._remember(key, entry)
         return True
 
@@ -226,10 +246,15 @@ class ResponseStore:
     # -- the regeneration lock -------------------------------------------------------
 
     def try_lock(self, key: str) -> bool:
-        """Take the lock that lets one worker of all regenerate ``key``.
+        """Take the lock that lets one worker of all regenerate ``key``; False if not taken."""
+        return bool(self.lock(key))
 
-        The lock holds its expiry by the store's clock, so a worker that died
-        while regenerating leaves it for ``lock_seconds`` at most.
+    def lock(self, key: str) -> bool | None:
+        """Take the lock that lets one worker of all render ``key``: True, or False when held.
+
+        None when the backend cannot say (it is down): then nobody should wait
+        for anybody. The lock holds its expiry by the store's clock, so a
+        worker that died while rendering leaves it for ``lock_seconds`` at most.
         """
         expires = self.clock() + self.lock_seconds
         try:
@@ -258,7 +283,7 @@ class ResponseStore:
             return self._create_lock(path, expires)
         except Exception as exc:
             self._failed("lock", exc)
-            return False
+            return None
 
     @staticmethod
     def _create_lock(path: Path, expires: float) -> bool:

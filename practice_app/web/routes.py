@@ -40,10 +40,10 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import caching, services
-from ..errors import FieldErrors
+from ..errors import FieldErrors, ValueTaken
 from ..extensions import limiter
 from ..markdown import render_markdown
-from ..models import DIFFICULTIES, Problem, User
+from ..models import DIFFICULTIES, MAX_ID, Problem, User
 from .forms import LoginForm, ProblemForm, RegisterForm, TokenForm
 
 bp = Blueprint("web", __name__)
@@ -202,15 +202,26 @@ def _attach_errors(
                 target.append(message)
 
 
-def _problem_fields(form: ProblemForm) -> dict[str, Any] | None:
-    """Check a posted problem form: its shape, then the rules. None when anything is wrong."""
-    shape_ok = form.validate()
-    try:
-        fields = services.load_problem_fields(form.fields())
-    except FieldErrors as err:
-        _attach_errors(form, err.details, keep_first=True)
+def _save_problem_form(
+    form: ProblemForm, save: Callable[[dict[str, Any]], Problem]
+) -> Problem | None:
+    """Save a posted problem form with ``save`` (a service); None when it was refused.
+
+    The form checks shape; the service checks the rules and writes, once. When
+    the shape is wrong nothing is saved, but the rules still look at the
+    fields, so every mistake is shown at once, each beside its field.
+    """
+    if not form.validate():
+        try:
+            services.load_problem_fields(form.fields())
+        except FieldErrors as err:
+            _attach_errors(form, err.details, keep_first=True)
         return None
-    return fields if shape_ok else None
+    try:
+        return save(form.fields())
+    except (FieldErrors, ValueTaken) as err:
+        _attach_errors(form, err.details)
+        return None
 
 
 def _problem_data(problem: Problem) -> dict[str, Any]:
@@ -312,15 +323,10 @@ def problem_new() -> Any:
     form = ProblemForm()
     if not form.is_submitted():
         return render_template("web/problem/form.html", form=form, problem=None)
-    fields = _problem_fields(form)
-    if fields is not None:
-        try:
-            problem = services.create_problem(_user(), fields)
-        except FieldErrors as err:
-            _attach_errors(form, err.details)
-        else:
-            flash(f"Created “{problem.name}”.", "success")
-            return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)
+    problem = _save_problem_form(form, lambda data: services.create_problem(_user(), data))
+    if problem is not None:
+        flash(f"Created “{problem.name}”.", "success")
+        return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)
     return render_template("web/problem/form.html", form=form, problem=None), 422
 
 
@@ -334,15 +340,12 @@ def problem_edit(problem_id: int | str) -> Any:
         form = ProblemForm(data=_problem_data(problem))
         return render_template("web/problem/form.html", form=form, problem=problem)
     form = ProblemForm()
-    fields = _problem_fields(form)
-    if fields is not None:
-        try:
-            services.update_problem(_user(), problem.id, fields)
-        except FieldErrors as err:
-            _attach_errors(form, err.details)
-        else:
-            flash(f"Saved “{problem.name}”.", "success")
-            return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)
+    saved = _save_problem_form(
+        form, lambda data: services.update_problem(_user(), problem.id, data, replace=True)
+    )
+    if saved is not None:
+        flash(f"Saved “{saved.name}”.", "success")
+        return redirect(url_for("web.problem_detail", problem_id=saved.id), 303)
     return render_template("web/problem/form.html", form=form, problem=problem), 422
 
 
@@ -385,7 +388,7 @@ def register() -> Any:
     if form.validate():
         try:
             user = services.create_user(form.name.data or "", form.password.data or "")
-        except FieldErrors as err:
+        except (FieldErrors, ValueTaken) as err:
             _attach_errors(form, err.details)
         else:
             _start_session(user)
@@ -452,7 +455,7 @@ def account_tokens() -> Any:
 
 
 # Larger ids name nothing (the id columns are 32-bit): 404 from the router.
-@bp.post(f"/account/tokens/<int(max={services.MAX_ID}):token_id>/revoke")
+@bp.post(f"/account/tokens/<int(max={MAX_ID}):token_id>/revoke")
 @signin_required
 def token_revoke(token_id: int) -> Response:
     """Revoke one of the user's API tokens."""

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from practice_app.extensions import writing
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -16,12 +18,8 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy 3: ``engine`` (``get_engine()`` is deprecated).
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
@@ -51,6 +49,16 @@ def get_metadata():
     return target_db.metadata
 
 
+# Made by migration 0005 outside the models (SQLite's FTS5 table, its shadow
+# tables and triggers; PostgreSQL's pg_trgm index): autogenerate and
+# ``flask db check`` leave them alone.
+SEARCH_OBJECTS = ("problems_fts", "ix_problems_name_key_trgm")
+
+
+def include_name(name, type_, parent_names):
+    return not (name and name.startswith(SEARCH_OBJECTS))
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -65,7 +73,7 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_name=include_name
     )
 
     with context.begin_transaction():
@@ -107,11 +115,15 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_name=include_name,
             **conf_args
         )
 
         try:
-            with context.begin_transaction():
+            # A migration writes: its transaction is a writer's, from the one
+            # place every write gets that intent (BEGIN IMMEDIATE on SQLite,
+            # so it waits for the app's writers rather than failing mid-way).
+            with writing(), context.begin_transaction():
                 context.run_migrations()
         finally:
             if sqlite:

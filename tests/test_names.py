@@ -1,0 +1,217 @@
+# ruff: noqa: RUF001, RUF003 - look-alike letters are what this module is about
+"""Look-alike names: compared by NFKC casefold, invisible format characters refused,
+and the migration that recomputes the keys of existing rows (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from practice_app.rules import name_key
+from tests.conftest import bearer, run_flask
+from tests.pg import Postgres
+from tests.test_web_helpers import field_errors, post_form, sign_in
+
+
+@pytest.fixture
+def token(make_user: Callable[..., int], make_token: Callable[[str], str]) -> str:
+    make_user("alice")
+    return make_token("alice")
+
+
+def _create(client: FlaskClient, token: str, name: str) -> tuple[int, dict[str, object]]:
+    response = client.post("/api/problems", json={"name": name}, headers=bearer(token))
+    return response.status_code, response.get_json()
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "Ｔｗｏ Ｓｕｍ",  # full-width on purpose
+        "TWO SUM",
+        "Two\u00a0Sum",  # no-break space: NFKC makes it a space
+        "two sum",
+    ],
+)
+def test_names_equal_under_nfkc_casefold_are_one_name(
+    client: FlaskClient, token: str, look_alike: str
+) -> None:
+    assert _create(client, token, "Two Sum")[0] == 201
+    status, body = _create(client, token, look_alike)
+    assert status == 409, body
+    assert body["details"] == {"name": ["A problem with this name already exists."]}
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [
+        ("Two\u200bSum", "U+200B"),  # zero-width space
+        ("Two Sum\u200b", "U+200B"),  # trailing: not trimmed, still refused
+        ("\u202eTwo Sum", "U+202E"),  # right-to-left override
+        ("Two\u2060Sum", "U+2060"),  # word joiner
+        ("\ufeffTwo Sum", "U+FEFF"),  # byte order mark
+        ("Two\u00adSum", "U+00AD"),  # soft hyphen
+        ("Two Sum\U000e0041", "U+E0041"),  # a language tag, outside the BMP
+    ],
+)
+def test_invisible_format_characters_in_a_name_are_422(
+    client: FlaskClient, token: str, app: Flask, name: str, hidden: str
+) -> None:
+    status, body = _create(client, token, name)
+    assert status == 422
+    assert body["details"] == {
+        "name": [
+            f"Must not contain invisible format characters (zero-width or bidi controls): {hidden}."
+        ]
+    }
+    assert client.get("/api/problems").get_json() == []
+
+
+def test_a_statement_may_hold_bidi_text(client: FlaskClient, token: str) -> None:
+    response = client.post(
+        "/api/problems",
+        json={"name": "Bidi", "statement": "RTL \u202e text and a zero\u200bwidth space"},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201
+
+
+def test_a_cyrillic_look_alike_stays_a_different_name(client: FlaskClient, token: str) -> None:
+    assert _create(client, token, "Two Sum")[0] == 201
+    # Cyrillic Т (U+0422): catching it needs Unicode's confusables, which the README says.
+    assert _create(client, token, "\u0422wo Sum")[0] == 201
+
+
+def test_search_folds_compatibility_forms(client: FlaskClient, token: str) -> None:
+    assert _create(client, token, "Two Sum")[0] == 201
+    found = client.get("/api/search", query_string={"q": "ｔｗｏ"}).get_json()
+    assert [p["name"] for p in found] == ["Two Sum"]
+
+
+def test_a_renamed_problem_keeps_its_own_look_alike(client: FlaskClient, token: str) -> None:
+    status, body = _create(client, token, "Two Sum")
+    assert status == 201
+    response = client.patch(
+        f"/api/problems/{body['id']}", json={"name": "ＴＷＯ ＳＵＭ"}, headers=bearer(token)
+    )
+    assert response.status_code == 200
+
+
+def test_the_form_puts_the_refusal_beside_the_name(
+    client: FlaskClient, make_user: Callable[..., int]
+) -> None:
+    make_user("alice")
+    sign_in(client, "alice")
+    response = post_form(
+        client,
+        "/problems/new",
+        {"name": "Two\u200bSum", "difficulty": "easy", "tags": "", "statement": ""},
+        page="/problems/new",
+    )
+    assert response.status_code == 422
+    assert field_errors(response.text, "name") == [
+        "Must not contain invisible format characters (zero-width or bidi controls): U+200B."
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Two Sum", "Ｔｗｏ Ｓｕｍ", "Two\u200bSum", "ß", "ﬁ", "ℌ", "İ", "ǅ", "❤\ufe0f", "\u0422wo"],
+)
+def test_the_key_is_stable(name: str) -> None:
+    assert name_key(name_key(name)) == name_key(name)
+
+
+# -- the migration ------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC).replace(tzinfo=None)
+OLD_ROWS = [
+    # (id, name, its NFC casefold key as revision 0003 stored it)
+    (1, "Two Sum", "two sum"),
+    (2, "Ｔｗｏ Ｓｕｍ", "ｔｗｏ ｓｕｍ"),  # collides with 1 under NFKC
+    (3, "Two\u200bSum", "two\u200bsum"),  # stored before format characters were refused
+    (4, "TwoSum", "twosum"),  # collides with 3 (the older) under the new key
+    (5, "TWO SUM (#2)", "two sum (#2)"),  # takes the name 2 would be renamed to
+    (6, "Ｃｌｉｍｂｉｎｇ Ｓｔａｉｒｓ", "ｃｌｉｍｂｉｎｇ ｓｔａｉｒｓ"),  # alone: kept
+]
+
+
+def _insert_old_rows(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, name, name_key, password_hash, is_admin, created_at,"
+                " session_token) VALUES (1, 'Alice', 'alice', 'x', false, :now, 't')"
+            ),
+            {"now": NOW},
+        )
+        for row_id, name, key in OLD_ROWS:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO problems (id, name, name_key, difficulty, statement, author_id,"
+                    " created_at, updated_at) VALUES (:id, :name, :key, 'easy', '', 1, :now, :now)"
+                ),
+                {"id": row_id, "name": name, "key": key, "now": NOW},
+            )
+    engine.dispose()
+
+
+def _rows(url: str) -> dict[int, tuple[str, str]]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT id, name, name_key FROM problems ORDER BY id")).all()
+        users = conn.execute(sa.text("SELECT name, name_key FROM users")).all()
+    engine.dispose()
+    assert [tuple(user) for user in users] == [("Alice", "alice")]
+    return {row.id: (row.name, row.name_key) for row in rows}
+
+
+def _migrate_with_collisions(env: dict[str, str], url: str) -> None:
+    up = run_flask(env, "db", "upgrade", "0003_idempotent_requests")
+    assert up.returncode == 0, up.stderr
+    _insert_old_rows(url)
+    up = run_flask(env, "db", "upgrade")
+    assert up.returncode == 0, up.stderr
+    assert "renamed 'Ｔｗｏ Ｓｕｍ (#2-2)'" in up.stderr
+    assert _rows(url) == {
+        1: ("Two Sum", "two sum"),
+        2: ("Ｔｗｏ Ｓｕｍ (#2-2)", "two sum (#2-2)"),  # "(#2)" was taken by 5
+        3: ("Two\u200bSum", "twosum"),
+        4: ("TwoSum (#4)", "twosum (#4)"),
+        5: ("TWO SUM (#2)", "two sum (#2)"),
+        6: ("Ｃｌｉｍｂｉｎｇ Ｓｔａｉｒｓ", "climbing stairs"),
+    }
+    down = run_flask(env, "db", "downgrade", "0003_idempotent_requests")
+    assert down.returncode == 0, down.stderr
+    assert _rows(url)[6] == ("Ｃｌｉｍｂｉｎｇ Ｓｔａｉｒｓ", "ｃｌｉｍｂｉｎｇ ｓｔａｉｒｓ")
+
+
+def test_the_migration_renames_the_younger_of_two_colliding_names_on_sqlite(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    env = {
+        **os.environ,
+        "PRACTICE_APP_INSTANCE": str(tmp_path / "instance"),
+        "FLASK_SQLALCHEMY_DATABASE_URI": url,
+    }
+    _migrate_with_collisions(env, url)
+
+
+def test_the_migration_renames_the_younger_of_two_colliding_names_on_postgres(
+    tmp_path: Path, postgres: Postgres
+) -> None:
+    env = {
+        **os.environ,
+        "PRACTICE_APP_INSTANCE": str(tmp_path / "instance"),
+        "FLASK_SQLALCHEMY_DATABASE_URI": postgres.url,
+    }
+    _migrate_with_collisions(env, postgres.url)
