@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 FLASK := $(BIN)/flask --app practice_app
 
-.PHONY: run test lint typecheck pytest system-deps bench load clean
+.PHONY: run test lint typecheck pytest system-deps bench bench-growth load clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ test: lint typecheck pytest
 ## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see bench/README.md)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
+
+## bench-growth: search, cold list, hit vs raw at 1k/10k/100k problems, SQLite and PostgreSQL + Redis, POST CPU, bursts, Next.js (bench/README.md)
+bench-growth: $(TEST_STAMP) system-deps
+	$(BIN)/python bench/growth.py
 
 ## load: wrk's mix of reads, searches, writes and deletes at 64 connections for 60 s (see bench/README.md)
 load: $(RUN_STAMP)

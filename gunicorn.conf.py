@@ -5,7 +5,29 @@ import os
 
 bind = os.environ.get("PRACTICE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
-worker_class = "sync"
+# Threads, so that a client sending its request slowly holds one thread, not a
+# whole worker (a sync worker is one request at a time: twenty clients
+# trickling their headers stopped every worker). gthread reads a request with
+# blocking reads and no timeout, so each such client holds its thread until
+# its request is in: workers x threads of them (40 on two CPUs) stop the app,
+# hence nginx in front in production (README, "Slow clients and the proxy").
+# Not gevent: SQLite's calls and its busy wait would block a worker's every
+# greenlet, and the cache's per-thread connections would become per-greenlet.
+worker_class = "gthread"
+threads = int(os.environ.get("PRACTICE_THREADS", "8"))
+# A worker accepts only as many connections as it has threads: one whose
+# threads are all busy leaves the next connection in the listen backlog for a
+# worker with a free thread, instead of queueing it behind slow clients (with
+# gunicorn's default of 1,000, thirty slow clients over 5 x 8 threads held
+# others up for 6 s). Kept-alive connections count too, so they are kept for
+# 2 s of idleness only (gunicorn's default): an API client or a benchmark
+# reuses its connection, and an idle one soon leaves its place to another.
+worker_connections = threads
+keepalive = 2
+# Each thread keeps a database connection for the cache's hit path and takes
+# another for a request. SQLAlchemy's pool holds 15 (5 + 10 overflow): with 8
+# threads a request may wait a moment for one; beyond that, grow the pool too
+# (FLASK_SQLALCHEMY_ENGINE_OPTIONS='{"pool_size": N}').
 timeout = 30
 graceful_timeout = 10
 # The access log on stdout, errors on stderr. One line a request, cache hits

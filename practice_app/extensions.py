@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -63,6 +64,9 @@ api = Api()
 
 # True inside ``writing()``: the transactions begun there are writers'.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
+# On SQLite, the threads of one process write one at a time (see ``writing``).
+_sqlite_writer = threading.RLock()
+_serialize_writers = False
 
 
 @contextlib.contextmanager
@@ -71,13 +75,20 @@ def writing() -> Iterator[None]:
 
     Only the transaction that writes takes SQLite's one write lock, and only
     for as long as it runs: ``services`` end whatever read transaction the
-    request had open, then begin their writing one inside this block.
+    request had open, then begin their writing one inside this block. On
+    SQLite the threads of a worker also take turns here first, so only one
+    writer per process waits on the database's lock (with gthread's threads,
+    forty of them busy-waiting made the holder, which shares its process's
+    interpreter lock with its waiters, slow to finish).
     """
+    held = _sqlite_writer.acquire() if _serialize_writers else False
     reset = write_intent.set(True)
     try:
         yield
     finally:
         write_intent.reset(reset)
+        if held:
+            _sqlite_writer.release()
 
 
 def init_sqlite(app: Flask) -> None:
@@ -104,9 +115,11 @@ def init_sqlite(app: Flask) -> None:
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
+    global _serialize_writers
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name != "sqlite":
             return
+        _serialize_writers = True
         event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", on_begin)

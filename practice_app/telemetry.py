@@ -64,9 +64,22 @@ CACHE_RESULTS = Counter(
 )
 
 
+# Each metric's labelled children, by their labels: ``labels()`` costs more
+# than the count itself, and a cache hit counts twice.
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def _child(metric: Any, *labels: str) -> Any:
+    key = (id(metric), *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
 def count_cache(route: str, result: str) -> None:
     """Count one cache result (``hit``, ``miss``, ``stale``, ``invalidated``) for ``route``."""
-    CACHE_RESULTS.labels(route, result).inc()
+    _child(CACHE_RESULTS, route, result).inc()
 
 
 def name_user(environ: dict[str, Any], name: str) -> None:
@@ -112,10 +125,9 @@ class TelemetryMiddleware:
 
         def counted(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
             route = environ.get(ROUTE_ENVIRON, UNMATCHED)
-            REQUESTS.labels(route, method, status[:3]).inc()
-            DURATION.labels(route, method).observe(time.perf_counter() - started)
-            headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
-            headers.append((REQUEST_ID_HEADER, rid))
-            return start_response(status, headers, *exc_info)
+            _child(REQUESTS, route, method, status[:3]).inc()
+            _child(DURATION, route, method).observe(time.perf_counter() - started)
+            # No layer inside sets X-Request-ID: this one is the response's only one.
+            return start_response(status, [*headers, (REQUEST_ID_HEADER, rid)], *exc_info)
 
         return self.wsgi_app(environ, counted)

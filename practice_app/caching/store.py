@@ -26,8 +26,10 @@ from ..compression import variant_etag
 
 log = logging.getLogger(__name__)
 
-# Bytes of response bodies each worker keeps in memory (see ResponseStore.get).
-LOCAL_BODY_BYTES = 64 * 1024 * 1024
+# Bytes of response bodies each worker keeps in memory (see ResponseStore.get):
+# those of current entries (a body a write replaced is dropped at once), up to
+# this; the list of 100,000 problems with its two encodings is about 130 MB.
+LOCAL_BODY_BYTES = 256 * 1024 * 1024
 # Entries (their heads; bodies are above) each worker remembers (see ResponseStore.recent).
 RECENT_ENTRIES = 10_000
 
@@ -121,6 +123,8 @@ class ResponseStore:
         self._last_warning = 0.0
         self._bodies: dict[str, dict[str, bytes]] = {}
         self._kept_bytes = 0
+        # How many remembered entries use each kept body (see ``_remember``).
+        self._refs: dict[str, int] = {}
         # The last entry this worker read or stored for each key (see ``recent``).
         self._recent: OrderedDict[str, Entry] = OrderedDict()
         # Threads of one worker (gthread) share these copies.
@@ -157,11 +161,32 @@ class ResponseStore:
         return self._recent.get(key)
 
     def _remember(self, key: str, entry: Entry) -> None:
+        """Remember ``entry`` as ``key``'s; a body no remembered entry uses any more is dropped.
+
+        So a worker's memory holds the bodies of current entries, not every
+        body a write has since replaced.
+        """
         with self._memory_lock:
+            previous = self._recent.get(key)
             self._recent[key] = entry
             self._recent.move_to_end(key)
+            if previous is None or previous.etag != entry.etag:
+                self._refs[entry.etag] = self._refs.get(entry.etag, 0) + 1
+                if previous is not None:
+                    self._unref(previous.etag)
             while len(self._recent) > RECENT_ENTRIES:
-                self._recent.popitem(last=False)
+                _key, forgotten = self._recent.popitem(last=False)
+                self._unref(forgotten.etag)
+
+    def _unref(self, etag: str) -> None:
+        left = self._refs.get(etag, 0) - 1
+        if left > 0:
+            self._refs[etag] = left
+            return
+        self._refs.pop(etag, None)
+        bodies = self._bodies.pop(etag, None)
+        if bodies is not None:
+            self._kept_bytes -= sum(map(len, bodies.values()))
 
     def get(self, key: str) -> Entry | None:
         """Return the stored response of ``key`` from the shared backend, or None.
@@ -240,6 +265,7 @@ class ResponseStore:
         self.backend.clear()
         with self._memory_lock:
             self._bodies.clear()
+            self._refs.clear()
             self._kept_bytes = 0
             self._recent.clear()
 
@@ -291,8 +317,14 @@ class ResponseStore:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "w") as handle:
-            handle.write(repr(expires))
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(repr(expires))
+        except BaseException:
+            # A full disk makes the file but not its text: an empty lock left behind
+            # would make every request for the key wait render_wait for 30 s.
+            path.unlink(missing_ok=True)
+            raise
         return True
 
     def release(self, key: str) -> None:

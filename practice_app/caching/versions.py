@@ -56,19 +56,22 @@ class VersionReader:
 
     One indexed query in autocommit mode, so each read sees the latest
     commit. Each thread keeps its connection (checking one out of the pool
-    for every hit costs more than the query); a connection that fails is
-    thrown away, and the next read opens another.
+    for every hit costs more than the query), from a pool of its own (the
+    engine's, recreated: same driver settings and connect hooks), so the
+    threads' kept connections never leave the requests' pool short; a
+    connection that fails is thrown away, and the next read opens another.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.pool = engine.pool.recreate()
         self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._local = threading.local()
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = self.engine.raw_connection()
+            connection = self.pool.connect()
             driver: Any = connection.driver_connection
             if hasattr(driver, "autocommit"):
                 driver.autocommit = True  # psycopg; SQLite's connections already are
