@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 FLASK := $(BIN)/flask --app practice_app
 
-.PHONY: run test lint typecheck pytest system-deps bench bench-growth load clean
+.PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres-redis system-deps bench bench-growth load clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,24 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
-pytest: $(TEST_STAMP) system-deps
-	$(BIN)/pytest
+# The whole suite runs twice, side by side: on the embedded defaults (SQLite, the
+# file cache) and on PostgreSQL + Redis (PRACTICE_TEST_BACKEND, tests/backends.py:
+# one cluster and one redis-server per xdist worker, started by the tests). Each
+# run on two xdist workers; loadscope keeps a module's tests, and so its gunicorn,
+# on one worker. Each run's output is printed whole when it ends.
+PYTEST_ARGS ?= -n 2 --dist loadscope
 
-## test: ruff, mypy and the whole pytest suite (unit, end-to-end against gunicorn, browser)
+## pytest: the whole suite on SQLite + files and on PostgreSQL + Redis, the two runs at once
+pytest: $(TEST_STAMP) system-deps
+	$(MAKE) --no-print-directory -j2 --output-sync=target pytest-sqlite pytest-postgres-redis
+
+pytest-sqlite: $(TEST_STAMP) system-deps
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+pytest-postgres-redis: $(TEST_STAMP) system-deps
+	PRACTICE_TEST_BACKEND=postgres-redis $(BIN)/pytest $(PYTEST_ARGS)
+
+## test: ruff, mypy and the whole pytest suite twice (unit, end-to-end against gunicorn, browser)
 test: lint typecheck pytest
 
 ## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see bench/README.md)

@@ -128,11 +128,6 @@ class Problem(db.Model):  # type: ignore[name-defined]
         order_by="ProblemTag.position",
         lazy="selectin",
     )
-    # The one- and two-character pieces of ``name_key`` (see ProblemGram);
-    # loaded only when a new name replaces them.
-    gram_rows: Mapped[list[ProblemGram]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True, lazy="select"
-    )
 
 
 class ProblemTag(db.Model):  # type: ignore[name-defined]

@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -249,7 +249,8 @@ def problem_documents(
     )
     if limit is not None:
         statement = statement.limit(limit)
-    rows = db.session.execute(statement).all()
+    connection = db.session.connection()  # rows as the driver gives them: no ORM result layer
+    rows = connection.execute(statement).all()
     tags: dict[int, list[str]] = {row[0]: [] for row in rows}
     if rows:
         tagged = select(ProblemTag.problem_id, ProblemTag.tag).order_by(
@@ -257,7 +258,7 @@ def problem_documents(
         )
         if limit is not None or conditions:
             tagged = tagged.where(ProblemTag.problem_id.in_(list(tags)))
-        for problem_id, tag in db.session.execute(tagged):
+        for problem_id, tag in connection.execute(tagged):
             if problem_id in tags:
                 tags[problem_id].append(tag)
     return [
@@ -310,11 +311,12 @@ def load_problem_fields(data: Mapping[str, Any], *, partial: bool = False) -> di
         raise FieldErrors(flatten_messages(err.messages)) from err
 
 
-def _assign(problem: Problem, fields: Mapping[str, Any]) -> None:
+def _assign(problem: Problem, fields: Mapping[str, Any]) -> bool:
+    """Set ``fields`` on ``problem``; tell whether its name's key changed (its grams must too)."""
+    renamed = False
     if "name" in fields:
         key = name_key(fields["name"])
-        if key != problem.name_key:
-            problem.gram_rows = [ProblemGram(gram=gram) for gram in sorted(name_grams(key))]
+        renamed = key != problem.name_key
         problem.name = fields["name"]
         problem.name_key = key
     if "difficulty" in fields:
@@ -325,11 +327,26 @@ def _assign(problem: Problem, fields: Mapping[str, Any]) -> None:
         problem.tag_rows = [
             ProblemTag(tag=tag, position=position) for position, tag in enumerate(fields["tags"])
         ]
+    return renamed
 
 
-def _save_problem(problem: Problem) -> None:
+def _index_name(problem: Problem, *, new: bool) -> None:
+    """Write the pieces of one or two characters of ``problem``'s key (``search``), after a flush.
+
+    One bulk insert, not an ORM object a piece: a name has fifty or so.
+    """
+    if not new:
+        db.session.execute(delete(ProblemGram).where(ProblemGram.problem_id == problem.id))
+    pieces = [{"gram": g, "problem_id": problem.id} for g in sorted(name_grams(problem.name_key))]
+    if pieces:
+        db.session.execute(insert(ProblemGram), pieces)
+
+
+def _save_problem(problem: Problem, *, renamed: bool, new: bool = False) -> None:
     """Write ``problem`` and drop what shows it: inside the write transaction, before its commit."""
     db.session.flush()
+    if renamed:
+        _index_name(problem, new=new)
     caching.invalidate_problem(problem.id)
 
 
@@ -377,9 +394,9 @@ def _check(precondition: Precondition | None, problem: Problem) -> None:
 def _add_problem(author: User, fields: Mapping[str, Any]) -> Problem:
     now = utc_now()
     problem = Problem(author=author, created_at=now, updated_at=now)
-    _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
+    renamed = _assign(problem, {"difficulty": "medium", "statement": "", "tags": [], **fields})
     db.session.add(problem)
-    _save_problem(problem)
+    _save_problem(problem, renamed=renamed, new=True)
     return problem
 
 
@@ -491,9 +508,9 @@ def update_problem(
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
         _check(precondition, problem)
-        _assign(problem, fields)
+        renamed = _assign(problem, fields)
         problem.updated_at = utc_now()
-        _save_problem(problem)
+        _save_problem(problem, renamed=renamed)
     return problem
 
 
@@ -703,5 +720,6 @@ def seed_problems() -> int:
             added.append(problem)
         db.session.flush()
         for problem in added:
+            _index_name(problem, new=True)
             caching.invalidate_problem(problem.id)
     return len(added)
