@@ -147,6 +147,14 @@ def load_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     database = _sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"], instance)
     if database is not None:
         _keep_private(app, database)
+    if make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name() != "sqlite":
+        # A server database may restart under the workers: test each pooled
+        # connection when it is checked out, so the first request after a restart
+        # gets a new connection instead of a 500 (configured options win).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
         app.config["CACHE_DIR"] = str(instance / "cache")
     if not app.config.get("SECRET_KEY"):

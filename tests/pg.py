@@ -41,8 +41,16 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
+# The session's cluster under PRACTICE_TEST_BACKEND=postgres-redis (tests/backends.py):
+# every test's apps and gunicorns at once, and a database made per test. Durability
+# through a crash of the machine is no test's business, so nothing waits for the disk.
+SESSION_OPTIONS = (
+    " -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+)
+
+
 @contextmanager
-def postgres_cluster(port: int) -> Iterator[Postgres]:
+def postgres_cluster(port: int, *, session: bool = False) -> Iterator[Postgres]:
     """Make and start a cluster on ``port``; stop it and remove its files afterwards."""
     bin_dir = _pg_bin()
     folder = Path(tempfile.mkdtemp(prefix="practice-pg-"))
@@ -54,6 +62,8 @@ def postgres_cluster(port: int) -> Iterator[Postgres]:
         _as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
+    if session:
+        options += SESSION_OPTIONS
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
 
     def start() -> None:

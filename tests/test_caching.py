@@ -376,6 +376,7 @@ def test_a_render_that_raced_a_write_is_never_served(
     assert x_cache(client.get("/t/racing")) == "HIT"
 
 
+@pytest.mark.sqlite_only(reason="a cache directory that cannot be made: the file cache")
 def test_an_unwritable_cache_serves_dynamically_with_a_warning(
     make_app: Callable[..., Flask], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from flask.testing import FlaskCliRunner
 from practice_app import create_app, services
 from practice_app.extensions import db
 from practice_app.models import ApiToken, Problem
+from tests import backends
 from tests.conftest import LiveServer, run_flask, start_server, stop_server
 
 
@@ -47,14 +48,18 @@ def test_seed_if_empty_leaves_a_catalogue_alone(
 
 
 @pytest.fixture
-def cli_env(tmp_path: Path) -> dict[str, str]:
+def cli_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A new database migrated by the CLI: SQLite, or an empty one on PostgreSQL."""
     env = {
         **os.environ,
         "PRACTICE_APP_INSTANCE": str(tmp_path / "instance"),
         "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'cli.sqlite3'}",
     }
-    assert run_flask(env, "db", "upgrade").returncode == 0
-    return env
+    with backends.empty_database() as url:
+        if url is not None:
+            env["FLASK_SQLALCHEMY_DATABASE_URI"] = url
+        assert run_flask(env, "db", "upgrade").returncode == 0
+        yield env
 
 
 def test_users_create_reads_the_first_line_of_stdin(
@@ -75,6 +80,7 @@ def test_users_create_reads_the_first_line_of_stdin(
         user = services.find_user("root")
         assert user is not None and user.is_admin
         assert services.find_user("shorty") is None
+        db.session.remove()  # its connection back to the pool, which dispose closes
         db.engine.dispose()
 
 
@@ -90,10 +96,12 @@ def test_tokens_create_prints_the_token_alone_on_the_last_line(cli_env: dict[str
         assert row.token_hash != token and token not in row.token_hash
         user = services.user_for_token(token)
         assert user is not None and user.name == "tok"
+        db.session.remove()  # its connection back to the pool, which dispose closes
         db.engine.dispose()
     assert run_flask(cli_env, "tokens", "create", "nobody").returncode != 0
 
 
+@pytest.mark.sqlite_only(reason="SQLite's tables and journal mode")
 def test_migrations_make_the_whole_schema_in_wal_mode(cli_env: dict[str, str]) -> None:
     path = cli_env["FLASK_SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
@@ -103,6 +111,9 @@ def test_migrations_make_the_whole_schema_in_wal_mode(cli_env: dict[str, str]) -
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert {"users", "api_tokens", "problems", "problem_tags", "alembic_version"} <= tables
     assert mode == "wal"
+
+
+def test_the_models_and_the_migrations_agree(cli_env: dict[str, str]) -> None:
     check = run_flask(cli_env, "db", "check")
     assert check.returncode == 0, check.stdout + check.stderr  # models and migrations agree
 

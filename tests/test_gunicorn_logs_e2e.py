@@ -35,6 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, runtime_dir: Path) -> Itera
     stop_server(live)
 
 
+@pytest.mark.sqlite_only(reason="turns the file cache's directory into a file")
 def test_each_app_warning_is_logged_once_after_cachelib_warned(server: LiveServer) -> None:
     assert requests.get(server.url("/api/problems"), timeout=10).status_code == 200
     # The cache directory becomes a file: cachelib warns through the root logger,

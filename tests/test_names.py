@@ -194,6 +194,7 @@ def _migrate_with_collisions(env: dict[str, str], url: str) -> None:
     assert _rows(url)[6] == ("Ｃｌｉｍｂｉｎｇ Ｓｔａｉｒｓ", "ｃｌｉｍｂｉｎｇ ｓｔａｉｒｓ")
 
 
+@pytest.mark.sqlite_only(reason="the migration on an old SQLite database")
 def test_the_migration_renames_the_younger_of_two_colliding_names_on_sqlite(
     tmp_path: Path,
 ) -> None:
@@ -206,6 +207,7 @@ def test_the_migration_renames_the_younger_of_two_colliding_names_on_sqlite(
     _migrate_with_collisions(env, url)
 
 
+@pytest.mark.own_backend(reason="the migration on a PostgreSQL cluster of its own")
 def test_the_migration_renames_the_younger_of_two_colliding_names_on_postgres(
     tmp_path: Path, postgres: Postgres
 ) -> None:

@@ -193,6 +193,7 @@ def test_metrics_answer_loopback_without_a_proxy_and_admins_only(
 # -- the API write limit, counted across workers in Redis -------------------------------
 
 
+@pytest.mark.own_backend(reason="a redis-server of its own for the rate limits")
 def test_the_api_write_limit_counts_across_workers_with_redis(
     tmp_path: Path,
     redis_url: str,  # noqa: F811

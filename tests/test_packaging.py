@@ -20,9 +20,14 @@ import time
 import venv
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.conftest import BIN, ROOT, free_port
+
+pytestmark = pytest.mark.own_backend(
+    reason="a new shell's environment: the embedded defaults, whatever the run"
+)
 
 
 def _clean_env(home: Path) -> dict[str, str]:

@@ -19,6 +19,8 @@ from tests.conftest import LiveServer, start_server, stop_server
 from tests.pg import Postgres
 from tests.test_worker_faults_e2e import worker_pids
 
+pytestmark = pytest.mark.own_backend(reason="a PostgreSQL cluster of its own, stopped and started")
+
 
 @pytest.fixture(scope="module")
 def pg_server(postgres: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:

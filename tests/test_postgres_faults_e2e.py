@@ -23,6 +23,8 @@ from tests.races import (
 )
 from tests.test_web_e2e import csrf, register
 
+pytestmark = pytest.mark.own_backend(reason="a PostgreSQL cluster of its own")
+
 NUL = "\x00"
 # The first id past the 32-bit INTEGER columns, the largest 64-bit one, and past that.
 TOO_LARGE = ["2147483648", "9223372036854775807", "9223372036854775808", "1" + "0" * 30]

@@ -196,6 +196,7 @@ def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+@pytest.mark.sqlite_only(reason="the SQLite file's and its WAL's permissions")
 def test_the_database_its_wal_and_the_secret_key_are_private(server: LiveServer) -> None:
     http = register(server, "dan")
     token = page_token(http, server, "/problems/new")
@@ -211,6 +212,7 @@ def test_the_database_its_wal_and_the_secret_key_are_private(server: LiveServer)
     assert all(mode_of(path) & 0o077 == 0 for path in files), modes
 
 
+@pytest.mark.sqlite_only(reason="the default SQLite file's permissions")
 def test_the_app_creates_a_private_instance_folder_and_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,6 +229,7 @@ def test_the_app_creates_a_private_instance_folder_and_database(
     assert mode_of(instance / "practice.sqlite3") == 0o600
 
 
+@pytest.mark.sqlite_only(reason="a SQLite file's permissions")
 def test_an_open_database_file_is_made_private_at_start_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

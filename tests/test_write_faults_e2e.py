@@ -154,6 +154,7 @@ def test_a_client_sending_its_body_slowly_delays_no_other_write(
     assert "database is locked" not in server.log()
 
 
+@pytest.mark.sqlite_only(reason="takes SQLite's write lock (BEGIN IMMEDIATE) beside gunicorn")
 def test_a_sign_in_checking_a_password_holds_no_write_lock(
     server: LiveServer, tokens: dict[str, str]
 ) -> None:

@@ -165,8 +165,16 @@ class CacheMiddleware:
         deadline = time.monotonic() + self.render_wait
         while True:
             locked = self.store.lock(key)
-            if locked is None or locked:
-                return None, bool(locked)
+            if locked is None:
+                return None, False
+            if locked:
+                # Another request may have stored it between this one's look
+                # and its lock (and released the lock): then answer with that.
+                entry = self.current_entry(key)
+                if entry is not None:
+                    self.store.release(key)
+                    return entry, False
+                return None, True
             if time.monotonic() >= deadline:
                 return None, False
             time.sleep(WAIT_POLL_SECONDS)

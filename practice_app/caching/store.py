@@ -297,7 +297,10 @@ class ResponseStore:
             path = self._lock_path(key)
             if self._create_lock(path, expires):
                 return True
-            text = path.read_text()
+            try:
+                text = path.read_text()
+            except FileNotFoundError:  # released a moment ago: try once more
+                return self._create_lock(path, expires)
             if not text:
                 # Being written by the worker that just made it; a worker that
                 # died right there leaves it for lock_seconds of real time.
