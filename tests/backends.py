@@ -74,13 +74,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextlib.contextmanager
-def redis_server(port: int, folder: Path) -> Iterator[str]:
-    """A throw-away redis-server on ``port`` without persistence; yields its URL."""
+def start_redis(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """Start a redis-server on ``port`` without persistence; return it once it answers PING."""
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.fail("redis-server is not installed (Debian: apt-get install redis-server)")
-    log_path = folder / "redis.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -97,20 +95,27 @@ def redis_server(port: int, folder: Path) -> Iterator[str]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    client = redis.Redis(port=port, socket_timeout=1)
     try:
-        client = redis.Redis(port=port, socket_timeout=1)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
-                    time.sleep(0.05)
-        finally:
-            client.close()
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return process
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
+                time.sleep(0.05)
+    finally:
+        client.close()
+
+
+@contextlib.contextmanager
+def redis_server(port: int, folder: Path) -> Iterator[str]:
+    """A throw-away redis-server on ``port`` without persistence; yields its URL."""
+    process = start_redis(port, folder / "redis.log")
+    try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()

@@ -20,6 +20,7 @@ import pytest
 import redis
 import requests
 
+from tests.backends import start_redis
 from tests.conftest import LiveServer, free_port
 from tests.full_disk import FLAG
 from tests.pg import postgres_cluster
@@ -445,28 +446,6 @@ def test_a_stopped_database_is_never_answered_from_the_cache(tmp_path: Path) -> 
 
 
 # -- Redis stopped in the middle of a load, and started again ----------------------------
-
-
-def start_redis(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """A redis-server on ``port`` without persistence, answering PING."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    client = redis.Redis(port=port, socket_timeout=1)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
-            time.sleep(0.05)
-    client.close()
-    return process
 
 
 @pytest.mark.own_backend(reason="a redis-server of its own, stopped and started")

@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 import redis
 import requests
 
+from tests.backends import redis_server
 from tests.conftest import LiveServer, bearer, free_port, start_server, stop_server
 
 WORKERS = 4
@@ -480,48 +480,8 @@ def test_redis_down_serves_dynamically(tmp_path: Path) -> None:
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     """A throw-away redis-server on a free port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail(
-            "redis-server is not installed; the Redis cache backend is tested against a real "
-            "one. Install it (Debian: apt-get install redis-server)."
-        )
-    port = free_port()
-    log_path = tmp_path / "redis.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        client = redis.Redis(port=port, socket_timeout=1)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    client.ping()
-                    break
-                except redis.ConnectionError:
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
-                    time.sleep(0.05)
-        finally:
-            client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with redis_server(free_port(), tmp_path) as url:
+        yield url
 
 
 @pytest.mark.own_backend(reason="starts a redis-server of its own and reads its keys")
