@@ -160,11 +160,6 @@ def get_problem(raw_id: str | int) -> Problem:
     return problem
 
 
-def list_problems() -> list[Problem]:
-    """Return every problem, by id."""
-    return list(db.session.scalars(select(Problem).order_by(Problem.id)))
-
-
 def list_documents() -> list[dict[str, Any]]:
     """Every problem as the API shows it, by id (see :func:`problem_documents`)."""
     return problem_documents([])

@@ -41,7 +41,6 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ROUTE_ENVIRON = "practice.route"
 USER_ENVIRON = "practice.user"
 PATH_ENVIRON = "practice.path"
-REQUEST_ID_ENVIRON = "practice.request_id"
 UNMATCHED = "(unmatched)"
 # Methods counted by name; any other is "other", so clients cannot grow the label set.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -117,7 +116,6 @@ class TelemetryMiddleware:
         started = time.perf_counter()
         rid = request_id(environ)
         environ["HTTP_X_REQUEST_ID"] = rid
-        environ[REQUEST_ID_ENVIRON] = rid
         environ[PATH_ENVIRON] = quote(environ.get("PATH_INFO", ""), safe="/;:@&=+$,!~*'()")
         environ.setdefault(USER_ENVIRON, "-")
         method = environ.get("REQUEST_METHOD", "")

@@ -93,7 +93,7 @@ def test_every_read_shows_the_database(
 
     def truth() -> dict[int, str]:
         with truth_app.app_context():
-            return {problem.id: problem.name for problem in services.list_problems()}
+            return {problem["id"]: problem["name"] for problem in services.list_documents()}
 
     class Workers(RuleBasedStateMachine):
         def __init__(self) -> None:

@@ -355,7 +355,7 @@ def test_a_render_that_raced_a_write_is_never_served(
     renders: list[list[str]] = []
 
     def racing() -> Any:
-        names = [problem.name for problem in services.list_problems()]
+        names = [problem["name"] for problem in services.list_documents()]
         if not renders:
             # While this render holds the old rows, a write commits elsewhere.
             with other.app_context():

@@ -23,11 +23,13 @@ def test_seed_loads_realistic_problems_once(app: Flask, runner: FlaskCliRunner) 
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
     with app.app_context():
-        problems = services.list_problems()
+        problems = services.list_documents()
         assert len(problems) >= 30
-        assert {p.difficulty for p in problems} == {"easy", "medium", "hard"}
-        assert all("### Example" in p.statement and "Constraints" in p.statement for p in problems)
-        assert all(p.tag_rows for p in problems)
+        assert {p["difficulty"] for p in problems} == {"easy", "medium", "hard"}
+        assert all(
+            "### Example" in p["statement"] and "Constraints" in p["statement"] for p in problems
+        )
+        assert all(p["tags"] for p in problems)
     again = runner.invoke(args=["seed"])
     assert again.exit_code == 0
     with app.app_context():

@@ -195,3 +195,24 @@ def test_compression_against_gunicorn(live_server: LiveServer) -> None:
                 body
                 == requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=10).content
             )
+    # Any encoding's ETag is a 304 through gunicorn too, and HEAD says what GET would.
+    br = requests.get(url, headers={"Accept-Encoding": "br"}, timeout=10)
+    for etag in (br.headers["ETag"], br.headers["ETag"].replace('-br"', '"')):
+        again = requests.get(
+            url, headers={"Accept-Encoding": "gzip", "If-None-Match": etag}, timeout=10
+        )
+        assert again.status_code == 304, etag
+    head = requests.head(url, headers={"Accept-Encoding": "br"}, timeout=10)
+    assert head.content == b""
+    assert head.headers["Content-Length"] == br.headers["Content-Length"]
+    assert head.headers["ETag"] == br.headers["ETag"]
+    # A dynamic answer of 1 KiB or more is compressed on the way out; a small one is not.
+    search = live_server.url("/api/search?q=e&limit=50")
+    found = requests.get(search, headers={"Accept-Encoding": "gzip"}, stream=True, timeout=10)
+    assert found.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in found.headers["Vary"]
+    assert gzip.decompress(found.raw.read()) == requests.get(search, timeout=10).content
+    small = requests.get(
+        live_server.url("/api/whoami"), headers={"Accept-Encoding": "br"}, timeout=10
+    )
+    assert "Content-Encoding" not in small.headers

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask
+from sqlalchemy import select
 
 from practice_app import services
 from practice_app.api.schemas import ProblemOut
 from practice_app.extensions import db
+from practice_app.models import Problem
 
 
 def test_documents_are_what_marshmallow_would_send(
@@ -20,7 +22,9 @@ def test_documents_are_what_marshmallow_would_send(
     make_problem("bob", name="Ünïcödé « quoted » 100%", tags=["b", "a", "c-1"], difficulty="hard")
     make_problem("alice", name="No tags", statement="# Title\n\nText.", tags=[])
     with app.app_context():
-        expected = ProblemOut(many=True).dump(services.list_problems())
+        expected = ProblemOut(many=True).dump(
+            db.session.scalars(select(Problem).order_by(Problem.id))
+        )
         assert services.list_documents() == expected
         assert [list(doc) for doc in services.list_documents()] == [list(e) for e in expected]
         page, total = services.search_documents("o", limit=1, offset=1)
