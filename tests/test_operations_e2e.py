@@ -65,10 +65,12 @@ def test_every_response_has_a_request_id_the_callers_when_sane(
     hit = fresh_get(server, "/api/problems", headers={"X-Request-ID": "trace-1.a_B"})
     assert hit.headers["X-Cache"] == "HIT"
     assert hit.headers["X-Request-ID"] == "trace-1.a_B"
+    assert hit.headers["X-Content-Type-Options"] == "nosniff"  # hits too: the contract's headers
     not_modified = fresh_get(
         server, "/api/problems", headers={"If-None-Match": hit.headers["ETag"]}
     )
     assert not_modified.status_code == 304
+    assert not_modified.headers["X-Content-Type-Options"] == "nosniff"
     assert re.fullmatch(r"[0-9a-f]{32}", not_modified.headers["X-Request-ID"])
     for insane in ("x" * 129, "has space", "semi;colon", "é"):
         answer = fresh_get(
