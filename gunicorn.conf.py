@@ -15,14 +15,16 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # greenlet, and the cache's per-thread connections would become per-greenlet.
 worker_class = "gthread"
 threads = int(os.environ.get("PRACTICE_THREADS", "8"))
-# A worker accepts only as many connections as it has threads: one whose
-# threads are all busy leaves the next connection in the listen backlog for a
-# worker with a free thread, instead of queueing it behind slow clients (with
-# gunicorn's default of 1,000, thirty slow clients over 5 x 8 threads held
-# others up for 6 s). Kept-alive connections count too, so they are kept for
-# 2 s of idleness only (gunicorn's default): an API client or a benchmark
-# reuses its connection, and an idle one soon leaves its place to another.
-worker_connections = threads
+# A worker accepts a connection for each of its threads, and as many again to
+# keep alive between requests: one whose threads are all busy leaves the next
+# connection in the listen backlog for a worker with a free thread, instead of
+# queueing it behind slow clients (with gunicorn's default of 1,000, thirty
+# slow clients over 5 x 8 threads held others up for 6 s). gthread keeps at
+# most worker_connections - threads connections alive and closes every other
+# one after its answer: with no room left (this file once had exactly
+# `threads`), no client could reuse a connection. Idle kept-alive connections
+# are closed after 2 s (gunicorn's default), so they soon leave their place.
+worker_connections = 2 * threads
 keepalive = 2
 # Each thread keeps a database connection for the cache's hit path and takes
 # another for a request. SQLAlchemy's pool holds 15 (5 + 10 overflow): with 8

@@ -328,7 +328,6 @@ def base_env() -> dict[str, str]:
         {
             "PRACTICE_ACCESS_LOG": "0",
             "PRACTICE_LOG_LEVEL": "warning",
-            "PRACTICE_THREADS": "2",  # gunicorn.conf.py's worker_connections follows it
             "FLASK_API_WRITE_RATE_LIMIT": "1000000 per minute",
         }
     )

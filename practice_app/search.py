@@ -11,14 +11,11 @@ character taken literally. The indexes (migration 0005) give exactly that:
 - one or two characters, which trigrams cannot serve: ``problem_grams``,
   every distinct piece of one or two characters of each key;
 - no character at all (a query of characters the key drops): every name.
+
+``documents`` builds the statements; this module says how a key is asked for.
 """
 
 from __future__ import annotations
-
-from sqlalchemy import ColumnElement, Integer, column, select, text
-
-from .extensions import db
-from .models import Problem, ProblemGram
 
 TRIGRAM = 3
 
@@ -28,29 +25,19 @@ def name_grams(key: str) -> set[str]:
     return {key[i : i + n] for n in (1, 2) for i in range(len(key) - n + 1)}
 
 
-def prefer_the_index(key: str) -> None:
-    """On PostgreSQL, have the rest of this transaction scan ``pg_trgm``'s index, not the table.
+def match_phrase(key: str) -> str:
+    """FTS5's query for "contains ``key``": one quoted phrase, every character literal."""
+    return '"' + key.replace('"', '""') + '"'
 
-    Its planner prices a GIN scan for trigrams that many names share above a
-    scan of the whole table, which then grows with the catalogue; the index
-    answers in about a millisecond at 100,000 problems either way.
+
+def like_pattern(key: str) -> str:
+    """LIKE's pattern (``ESCAPE '/'``) for "contains ``key``", ``%`` and ``_`` taken literally.
+
+    On PostgreSQL the statement runs with sequential and plain index scans
+    off (``documents.PREFER_TRIGRAMS``): its planner prices a GIN scan for
+    trigrams that many names share above a scan of the whole table, or a walk
+    of another index filtering every row, which then grow with the catalogue;
+    the GIN index answers in about a millisecond at 100,000 problems either way.
     """
-    if len(key) >= TRIGRAM and db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL enable_seqscan = off"))
-
-
-def name_contains(key: str) -> ColumnElement[bool] | None:
-    """The condition "the problem's name_key contains ``key``", on an index; None: every name."""
-    if not key:
-        return None
-    if len(key) < TRIGRAM:
-        return Problem.id.in_(select(ProblemGram.problem_id).where(ProblemGram.gram == key))
-    if db.session.get_bind().dialect.name == "sqlite":
-        phrase = '"' + key.replace('"', '""') + '"'
-        matching = (
-            text("SELECT rowid FROM problems_fts WHERE problems_fts MATCH :phrase")
-            .bindparams(phrase=phrase)
-            .columns(column("rowid", Integer))
-        )
-        return Problem.id.in_(matching)
-    return Problem.name_key.contains(key, autoescape=True)
+    escaped = key.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"

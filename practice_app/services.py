@@ -22,11 +22,11 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import caching
+from . import caching, documents
 from .errors import (
     FieldErrors,
     MalformedRequest,
@@ -40,7 +40,6 @@ from .extensions import db, writing
 from .models import (
     DIFFICULTIES,
     MAX_ID,
-    TIMESTAMP,
     ApiToken,
     IdempotentRequest,
     Problem,
@@ -51,7 +50,7 @@ from .models import (
     utc_now,
 )
 from .rules import ProblemInput, ProblemPatch, UserInput, flatten_messages, name_key
-from .search import name_contains, name_grams, prefer_the_index
+from .search import name_grams
 
 PROBLEM_NOT_FOUND = "Problem not found"
 DUPLICATE_NAME = "A problem with this name already exists."
@@ -64,7 +63,6 @@ SEED_AUTHOR = "curator"
 TOKEN_PREFIX = "pp_"
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 _ASCII_DIGITS = re.compile(r"[0-9]{1,10}")
-NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +130,6 @@ def _unique(constraint: str, field: str, message: str) -> Iterator[None]:
         raise ValueTaken(field, message) from err
 
 
-def _refuse_nul(*values: str | None) -> None:
-    """Refuse a value the database cannot hold: PostgreSQL's text has no NUL."""
-    if any(value is not None and "\x00" in value for value in values):
-        raise MalformedRequest(NUL_REFUSED)
-
-
 # -- problems: reads --------------------------------------------------------------
 
 
@@ -160,29 +152,6 @@ def get_problem(raw_id: str | int) -> Problem:
     return problem
 
 
-def list_documents() -> list[dict[str, Any]]:
-    """Every problem as the API shows it, by id (see :func:`problem_documents`)."""
-    return problem_documents([])
-
-
-def _search(
-    query: str, difficulty: str | None, tag: str | None
-) -> tuple[list[ColumnElement[bool]], int]:
-    """The conditions of a search, and how many problems meet them (on indexes: ``search``)."""
-    _refuse_nul(query, tag)
-    key = name_key(query.strip())
-    prefer_the_index(key)
-    matches = name_contains(key)
-    conditions = [] if matches is None else [matches]
-    if difficulty:
-        conditions.append(Problem.difficulty == difficulty)
-    if tag:
-        tagged = select(ProblemTag.problem_id).where(ProblemTag.tag == tag.strip().lower())
-        conditions.append(Problem.id.in_(tagged))
-    total = db.session.scalar(select(func.count(Problem.id)).where(*conditions)) or 0
-    return conditions, total
-
-
 def search_problems(
     query: str,
     *,
@@ -191,91 +160,12 @@ def search_problems(
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Problem], int]:
-    """Return one page of the problems whose name contains ``query`` in any case, and the total.
-
-    Names are compared by their keys (``rules.name_key``: "é" finds "É"),
-    every character of the query taken literally (``%``, ``_``, quotes). A
-    NUL in the query or tag is a MalformedRequest.
-    """
-    conditions, total = _search(query, difficulty, tag)
-    page = db.session.scalars(
-        select(Problem).where(*conditions).order_by(Problem.id).limit(limit).offset(offset)
-    )
-    return list(page), total
-
-
-def search_documents(
-    query: str,
-    *,
-    difficulty: str | None = None,
-    tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
-    """:func:`search_problems`, the page as documents (the API's answer)."""
-    conditions, total = _search(query, difficulty, tag)
-    return problem_documents(conditions, limit=limit, offset=offset), total
-
-
-def problem_documents(
-    conditions: Sequence[ColumnElement[bool]], *, limit: int | None = None, offset: int = 0
-) -> list[dict[str, Any]]:
-    """The problems that meet ``conditions``, by id, each as the resource's JSON object.
-
-    Read as rows, two queries (the problems with their authors, then their
-    tags), never as ORM objects, and shaped here rather than by marshmallow:
-    for the list and the search that was most of a request's time. The shape
-    is ``ProblemOut``'s, field for field (``tests/test_documents.py`` checks it).
-    """
-    statement = (
-        select(
-            Problem.id,
-            Problem.name,
-            Problem.difficulty,
-            Problem.statement,
-            User.name,
-            _timestamp_text(Problem.created_at),
-            _timestamp_text(Problem.updated_at),
-        )
-        .join(User, Problem.author_id == User.id)
-        .where(*conditions)
-        .order_by(Problem.id)
-        .offset(offset)
-    )
-    if limit is not None:
-        statement = statement.limit(limit)
-    connection = db.session.connection()  # rows as the driver gives them: no ORM result layer
-    rows = connection.execute(statement).all()
-    tags: dict[int, list[str]] = {row[0]: [] for row in rows}
-    if rows:
-        tagged = select(ProblemTag.problem_id, ProblemTag.tag).order_by(
-            ProblemTag.problem_id, ProblemTag.position
-        )
-        if limit is not None or conditions:
-            tagged = tagged.where(ProblemTag.problem_id.in_(list(tags)))
-        for problem_id, tag in connection.execute(tagged):
-            if problem_id in tags:
-                tags[problem_id].append(tag)
-    return [
-        {
-            "id": problem_id,
-            "name": name,
-            "difficulty": difficulty,
-            "tags": tags[problem_id],
-            "statement": statement_text,
-            "author": author,
-            "created_at": created_at,
-            "updated_at": updated_at,
-        }
-        for problem_id, name, difficulty, statement_text, author, created_at, updated_at in rows
-    ]
-
-
-def _timestamp_text(column: Any) -> ColumnElement[str]:
-    """A timestamp column written by the database as the resource writes it (``TIMESTAMP``)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-    return func.strftime(TIMESTAMP, column)  # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS..."
+    """:func:`documents.search`, the page as Problem objects (for the pages' templates)."""
+    found = documents.search(query, difficulty=difficulty, tag=tag, limit=limit, offset=offset)
+    if not found.rows:
+        return [], found.total
+    page = db.session.scalars(select(Problem).where(Problem.id.in_(found.ids)).order_by(Problem.id))
+    return list(page), found.total
 
 
 def problem_stats() -> dict[str, Any]:

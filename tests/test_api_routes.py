@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from practice_app import documents
 from tests.conftest import bearer
 from tests.test_web_helpers import sign_in
 
@@ -183,12 +184,11 @@ def test_a_crash_is_a_json_500_without_a_stack_trace(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from practice_app import services
 
     def explode() -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(services, "list_documents", explode)
+    monkeypatch.setattr(documents, "list_documents", explode)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.get("/api/problems")
     assert response.status_code == 500

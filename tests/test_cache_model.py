@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from werkzeug.test import TestResponse
 
-from practice_app import services
+from practice_app import documents
 from tests.conftest import bearer
 
 
@@ -93,7 +93,7 @@ def test_every_read_shows_the_database(
 
     def truth() -> dict[int, str]:
         with truth_app.app_context():
-            return {problem["id"]: problem["name"] for problem in services.list_documents()}
+            return {problem["id"]: problem["name"] for problem in documents.list_documents()}
 
     class Workers(RuleBasedStateMachine):
         def __init__(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, flash, jsonify, make_response, request, session
 from flask.testing import FlaskClient
 
-from practice_app import caching, services
+from practice_app import caching, documents, services
 from practice_app.caching import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, cache_view
 from practice_app.extensions import db
 from practice_app.models import User
@@ -355,7 +355,7 @@ def test_a_render_that_raced_a_write_is_never_served(
     renders: list[list[str]] = []
 
     def racing() -> Any:
-        names = [problem["name"] for problem in services.list_documents()]
+        names = [problem["name"] for problem in documents.list_documents()]
         if not renders:
             # While this render holds the old rows, a write commits elsewhere.
             with other.app_context():

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from practice_app import create_app, services
+from practice_app import create_app, documents, services
 from practice_app.extensions import db
 from practice_app.models import ApiToken, Problem
 from tests import backends
@@ -23,7 +23,7 @@ def test_seed_loads_realistic_problems_once(app: Flask, runner: FlaskCliRunner) 
     first = runner.invoke(args=["seed"])
     assert first.exit_code == 0, first.output
     with app.app_context():
-        problems = services.list_documents()
+        problems = documents.list_documents()
         assert len(problems) >= 30
         assert {p["difficulty"] for p in problems} == {"easy", "medium", "hard"}
         assert all(

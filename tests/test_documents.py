@@ -7,7 +7,7 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy import select
 
-from practice_app import services
+from practice_app import documents, services
 from practice_app.api.schemas import ProblemOut
 from practice_app.extensions import db
 from practice_app.models import Problem
@@ -25,9 +25,9 @@ def test_documents_are_what_marshmallow_would_send(
         expected = ProblemOut(many=True).dump(
             db.session.scalars(select(Problem).order_by(Problem.id))
         )
-        assert services.list_documents() == expected
-        assert [list(doc) for doc in services.list_documents()] == [list(e) for e in expected]
-        page, total = services.search_documents("o", limit=1, offset=1)
+        assert documents.list_documents() == expected
+        assert [list(doc) for doc in documents.list_documents()] == [list(e) for e in expected]
+        page, total = documents.search_documents("o", limit=1, offset=1)
         objects, same_total = services.search_problems("o", limit=1, offset=1)
         assert (page, total) == (ProblemOut(many=True).dump(objects), same_total)
         db.session.rollback()
@@ -41,9 +41,9 @@ def test_the_list_and_the_search_answer_the_documents(
         make_problem("alice", name=f"Tree {n}", tags=["trees"])
     client = app.test_client()
     with app.app_context():
-        documents = services.list_documents()
-    assert client.get("/api/problems").get_json() == documents
+        listed = documents.list_documents()
+    assert client.get("/api/problems").get_json() == listed
     found = client.get("/api/search?q=tree&limit=2")
-    assert found.get_json() == documents[:2]
+    assert found.get_json() == listed[:2]
     assert found.headers["X-Total-Count"] == "3"
     assert found.headers["Link"] == '</api/search?q=tree&limit=2&offset=2>; rel="next"'

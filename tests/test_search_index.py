@@ -9,6 +9,7 @@ and the total ``services.search_problems`` gives (FTS5 trigrams, ``pg_trgm``,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text
 
-from practice_app import create_app, services
+from practice_app import create_app, documents, services
 from practice_app.extensions import db
 from practice_app.models import Problem, ProblemGram, User
 from practice_app.rules import name_key
@@ -67,6 +68,8 @@ def check(app: Flask, author_id: int, catalogue: list[str], query: str, offset: 
         page, total = services.search_problems(query, limit=3, offset=offset)
         assert total == len(expected), (catalogue, query)
         assert [p.id for p in page] == expected[offset : offset + 3], (catalogue, query)
+        sent, sent_total = documents.search_documents(query, limit=3, offset=offset)
+        assert (sent_total, [d["id"] for d in sent]) == (total, [p.id for p in page])
         # The pieces of 1-2 characters are those of every key, no more, no fewer.
         pieces = set(db.session.execute(select(ProblemGram.gram, ProblemGram.problem_id)))
         keys = db.session.execute(select(Problem.id, Problem.name_key))
@@ -132,12 +135,14 @@ def test_postgresql_searches_three_characters_with_the_trigram_index(
     with app.app_context():
         db.session.execute(text("ANALYZE problems"))
         db.session.commit()
-        services.search_problems("00042")  # what the search sets for its transaction
-        condition = services.name_contains(name_key("00042"))
-        assert condition is not None
-        statement = select(func.count(Problem.id)).where(condition)
-        compiled = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {compiled}")))
+        connection = db.session.connection()
+        # What the search sets for its transaction, then the very statement it runs.
+        connection.exec_driver_sql(documents.PREFER_TRIGRAMS)
+        shape, values = documents.search_shape("00042", connection.dialect)
+        page = documents.prepared(documents.page_statement, shape, connection.dialect)
+        explain = dataclasses.replace(page, sql="EXPLAIN " + page.sql)
+        values.update(limit=50, offset=0)
+        plan = "\n".join(row[0] for row in explain.rows(connection, values))
         db.session.rollback()
     assert "ix_problems_name_key_trgm" in plan, plan
     with app.app_context():

@@ -16,7 +16,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from .. import services
+from .. import documents, services
 from ..caching import cache_view
 from ..errors import ErrorBody
 from ..extensions import limiter
@@ -121,7 +121,7 @@ class ProblemList(MethodView):
     @not_modified
     def get(self) -> Any:
         """Every problem, by id (static: cached until a problem changes)."""
-        return current_app.json.response(services.list_documents())
+        return current_app.json.response(documents.list_documents())
 
     @bp.doc(operationId="createProblem", security=BEARER, parameters=[doc.IDEMPOTENCY_KEY])
     @sends_etag
@@ -198,7 +198,7 @@ class ProblemSearch(MethodView):
 
         Sends ``X-Total-Count``, and ``Link: <...>; rel="next"`` when more remain.
         """
-        problems, total = services.search_documents(q, limit=limit, offset=offset, **filters)
+        problems, total = documents.search_documents(q, limit=limit, offset=offset, **filters)
         response = current_app.json.response(problems)
         response.headers["X-Total-Count"] = str(total)
         if offset + len(problems) < total:

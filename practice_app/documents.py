@@ -1,0 +1,281 @@
+"""The problems as the API sends them, and the search: read as rows by statements prepared once.
+
+The list and the search are the app's dynamic reads, and a profile of them
+showed SQLAlchemy *building and compiling* each request's statements
+costing three times what SQLite took to run them. So each statement is
+written once in SQLAlchemy Core, for each shape a request can take (how
+the name is matched, whether a difficulty or a tag filters, whether it is
+paged), compiled once per database dialect into the driver's own SQL, and
+then run on the request's DBAPI connection, inside the session's transaction,
+with only its values bound: no ORM objects, no marshmallow, no statement
+built per request.
+
+Every matching rule is :mod:`search`'s; the document is ``ProblemOut``'s
+shape, field for field (``tests/test_documents.py`` checks both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, text
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql.elements import ClauseElement
+
+from .errors import MalformedRequest
+from .extensions import db
+from .models import TIMESTAMP, Problem, ProblemGram, ProblemTag, User
+from .rules import name_key
+from .search import TRIGRAM, like_pattern, match_phrase
+
+NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
+
+# How a name is matched (``search``): every name, by ``problem_grams`` (one or
+# two characters), by FTS5 (SQLite, three or more) or by LIKE on ``pg_trgm``'s
+# index (PostgreSQL, three or more).
+EVERY, GRAMS, FTS, LIKE = "every", "grams", "fts", "like"
+# On PostgreSQL, a LIKE search's transaction finds its rows by pg_trgm's GIN
+# index, which only bitmap scans read: neither a scan of the table nor a walk
+# of another index (the author's, filtering every row) is what its planner
+# should price lower. See search.like_pattern.
+PREFER_TRIGRAMS = "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off"
+
+
+class Shape(NamedTuple):
+    """What a read's statement looks like; its values are bound when it runs."""
+
+    match: str
+    difficulty: bool
+    tag: bool
+    paged: bool
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A statement compiled for one dialect: the driver's SQL and how to bind its values."""
+
+    sql: str
+    positions: tuple[str, ...] | None  # the values' order for positional styles (``?``, ``%s``)
+    constants: Mapping[str, Any]  # values the statement carries itself (a format string)
+
+    @classmethod
+    def compile(cls, statement: ClauseElement, dialect: Dialect) -> Prepared:
+        compiled = statement.compile(dialect=dialect)
+        positions = getattr(compiled, "positiontup", None)
+        return cls(
+            compiled.string,
+            tuple(positions) if positions is not None else None,
+            {k: v for k, v in compiled.params.items() if v is not None},
+        )
+
+    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
+        """Run on ``connection``'s DBAPI connection (its transaction) and return every row."""
+        bound = {**self.constants, **values}
+        params: Any = bound if self.positions is None else tuple(bound[n] for n in self.positions)
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(self.sql, params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+def _timestamp_text(column_: Any, dialect: str) -> ColumnElement[str]:
+    """A timestamp column written by the database as the resource writes it (``TIMESTAMP``)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column_), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    return func.strftime(TIMESTAMP, column_)  # SQLite keeps UTC as "YYYY-MM-DD HH:MM:SS..."
+
+
+def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
+    """The WHERE of a shape, with ``:key``, ``:difficulty`` and ``:tag`` left to bind."""
+    conditions: list[ColumnElement[bool]] = []
+    if shape.match == GRAMS:
+        grams = select(ProblemGram.problem_id).where(ProblemGram.gram == bindparam("key"))
+        conditions.append(Problem.id.in_(grams))
+    elif shape.match == FTS:
+        matching = text("SELECT rowid FROM problems_fts WHERE problems_fts MATCH :key").columns(
+            column("rowid", Integer)
+        )
+        conditions.append(Problem.id.in_(matching))
+    elif shape.match == LIKE:
+        conditions.append(Problem.name_key.like(bindparam("key"), escape="/"))
+    if shape.difficulty:
+        conditions.append(Problem.difficulty == bindparam("difficulty"))
+    if shape.tag:
+        tagged = select(ProblemTag.problem_id).where(ProblemTag.tag == bindparam("tag"))
+        conditions.append(Problem.id.in_(tagged))
+    return conditions
+
+
+Build = Callable[[Shape, Dialect], ClauseElement]
+_PREPARED: dict[tuple[Any, ...], Prepared] = {}
+
+
+def prepared(build: Build, shape: Shape, dialect: Dialect) -> Prepared:
+    """``build``'s statement of ``shape``, compiled for ``dialect`` the first time it is run."""
+    key = (build, shape, dialect.name, dialect.driver, dialect.paramstyle)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _PREPARED.setdefault(key, Prepared.compile(build(shape, dialect), dialect))
+    return prepared
+
+
+def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
+    """The documents' rows of a shape, by id, each with the count of every row that matched."""
+    statement = (
+        select(
+            Problem.id,
+            Problem.name,
+            Problem.difficulty,
+            Problem.statement,
+            User.name,
+            _timestamp_text(Problem.created_at, dialect.name),
+            _timestamp_text(Problem.updated_at, dialect.name),
+            func.count().over(),
+        )
+        .join(User, Problem.author_id == User.id)
+        .where(*_conditions(shape))
+        .order_by(Problem.id)
+    )
+    if shape.paged:
+        statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
+    return statement
+
+
+def _count(shape: Shape, _dialect: Dialect) -> ClauseElement:
+    """How many problems a shape matches (for a page past the last one)."""
+    return select(func.count()).select_from(Problem).where(*_conditions(shape))
+
+
+def _every_tag(_shape: Shape, _dialect: Dialect) -> ClauseElement:
+    """Every problem's tags, in order."""
+    return select(ProblemTag.problem_id, ProblemTag.tag).order_by(
+        ProblemTag.problem_id, ProblemTag.position
+    )
+
+
+def _tags_of(connection: Connection, ids: Sequence[int]) -> list[Any]:
+    """The tags of these problems, in order: ``(problem_id, tag)`` rows."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        "SELECT problem_id, tag FROM problem_tags WHERE problem_id IN "  # noqa: S608 (marks only)
+        f"({', '.join([mark] * len(ids))}) ORDER BY problem_id, position"
+    )
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(ids))
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _documents(rows: Sequence[Any], tag_rows: Sequence[Any]) -> list[dict[str, Any]]:
+    tags: dict[int, list[str]] = {row[0]: [] for row in rows}
+    for problem_id, tag in tag_rows:
+        listed = tags.get(problem_id)
+        if listed is not None:
+            listed.append(tag)
+    return [
+        {
+            "id": problem_id,
+            "name": name,
+            "difficulty": difficulty,
+            "tags": tags[problem_id],
+            "statement": statement,
+            "author": author,
+            "created_at": created_at,
+            "updated_at": updated_at,
+        }
+        for problem_id, name, difficulty, statement, author, created_at, updated_at, _ in rows
+    ]
+
+
+def list_documents() -> list[dict[str, Any]]:
+    """Every problem as the API shows it, by id: two statements, whatever the catalogue's size."""
+    connection = db.session.connection()
+    shape = Shape(EVERY, difficulty=False, tag=False, paged=False)
+    rows = prepared(page_statement, shape, connection.dialect).rows(connection, {})
+    tag_rows = prepared(_every_tag, shape, connection.dialect).rows(connection, {}) if rows else []
+    return _documents(rows, tag_rows)
+
+
+class Search(NamedTuple):
+    """A search's page, as rows (``_page``'s columns), and how many problems it found in all."""
+
+    rows: list[Any]
+    total: int
+
+    @property
+    def ids(self) -> list[int]:
+        return [row[0] for row in self.rows]
+
+
+def search_shape(
+    query: str, dialect: Dialect, *, difficulty: str | None = None, tag: str | None = None
+) -> tuple[Shape, dict[str, Any]]:
+    """The shape of a search's statement on ``dialect``, and the values it binds."""
+    key = name_key(query.strip())
+    values: dict[str, Any] = {}
+    if not key:
+        match = EVERY
+    elif len(key) < TRIGRAM:
+        match, values["key"] = GRAMS, key
+    elif dialect.name == "sqlite":
+        match, values["key"] = FTS, match_phrase(key)
+    else:
+        match, values["key"] = LIKE, like_pattern(key)
+    if difficulty:
+        values["difficulty"] = difficulty
+    if tag:
+        values["tag"] = tag.strip().lower()
+    return Shape(match, bool(difficulty), bool(tag), paged=True), values
+
+
+def search(
+    query: str,
+    *,
+    difficulty: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Search:
+    """One page of the problems whose name contains ``query`` in any case, by id, and the total.
+
+    Names are compared by their keys (``rules.name_key``: "é" finds "É"),
+    every character of the query taken literally (``%``, ``_``, quotes), on
+    an index (:mod:`search`). A NUL in the query or tag is a MalformedRequest.
+    """
+    if "\x00" in query or (tag is not None and "\x00" in tag):
+        raise MalformedRequest(NUL_REFUSED)
+    connection = db.session.connection()
+    dialect = connection.dialect
+    shape, values = search_shape(query, dialect, difficulty=difficulty, tag=tag)
+    values.update(limit=limit, offset=offset)
+    if shape.match == LIKE:
+        connection.exec_driver_sql(PREFER_TRIGRAMS)
+    rows = prepared(page_statement, shape, dialect).rows(connection, values) if limit > 0 else []
+    if rows:
+        total = int(rows[0][-1])
+    elif offset == 0 and limit > 0:
+        total = 0
+    else:
+        total = int(prepared(_count, shape, dialect).rows(connection, values)[0][0])
+    return Search(rows, total)
+
+
+def search_documents(
+    query: str,
+    *,
+    difficulty: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """:func:`search`, the page as the API's documents."""
+    found = search(query, difficulty=difficulty, tag=tag, limit=limit, offset=offset)
+    connection = db.session.connection()
+    tag_rows = _tags_of(connection, found.ids) if found.rows else []
+    return _documents(found.rows, tag_rows), found.total
