@@ -15,16 +15,19 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # greenlet, and the cache's per-thread connections would become per-greenlet.
 worker_class = "gthread"
 threads = int(os.environ.get("PRACTICE_THREADS", "8"))
-# A worker accepts a connection for each of its threads, and as many again to
-# keep alive between requests: one whose threads are all busy leaves the next
-# connection in the listen backlog for a worker with a free thread, instead of
-# queueing it behind slow clients (with gunicorn's default of 1,000, thirty
-# slow clients over 5 x 8 threads held others up for 6 s). gthread keeps at
-# most worker_connections - threads connections alive and closes every other
-# one after its answer: with no room left (this file once had exactly
-# `threads`), no client could reuse a connection. Idle kept-alive connections
-# are closed after 2 s (gunicorn's default), so they soon leave their place.
-worker_connections = 2 * threads
+# A worker accepts only as many connections as it has threads: one whose
+# threads are all busy leaves the next connection in the listen backlog for a
+# worker with a free thread, instead of queueing it behind slow clients (with
+# gunicorn's default of 1,000, thirty slow clients over 5 x 8 threads held
+# others up for 6 s; with room for kept-alive connections beyond its threads,
+# a worker whose threads slow clients held still took a connection, and kept
+# it waiting 7 s). gthread keeps alive only the connections it has room for
+# beyond its threads, so with these defaults it keeps none: each answer
+# closes its connection (gunicorn warns "No keepalived connections can be
+# handled"), and the proxy in front keeps its clients' connections. Given
+# fewer threads than PRACTICE_THREADS (the outside harness's --threads 2), a
+# worker keeps the rest alive, idle for 2 s at most.
+worker_connections = threads
 keepalive = 2
 # Each thread keeps a database connection for the cache's hit path and takes
 # another for a request. SQLAlchemy's pool holds 15 (5 + 10 overflow): with 8
@@ -83,3 +86,15 @@ def on_exit(server):
     made = getattr(server, "_practice_metrics_dir", None)
     if made:
         shutil.rmtree(made, ignore_errors=True)
+
+
+def post_worker_init(worker):
+    """Move what loading the app made out of the garbage collector's way.
+
+    The app's modules, routes and schemas live as long as the worker: frozen,
+    they are no longer traversed by each full collection, which a request
+    that builds many objects (the list of every problem) sets off.
+    """
+    import gc
+
+    gc.freeze()

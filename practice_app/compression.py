@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import brotli
 from flask import Flask, Response, request
@@ -72,11 +72,12 @@ def compress(body: bytes, coding: str) -> bytes:
     return bytes(igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0))
 
 
-def encode_all(body: bytes) -> dict[str, bytes]:
-    """Every encoding of a body worth compressing; none for one under ``MIN_SIZE``."""
+def encode_all(body: bytes, made: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every encoding of a body worth compressing (none under ``MIN_SIZE``), but those ``made``."""
     if len(body) < MIN_SIZE:
         return {}
-    return {coding: compress(body, coding) for coding in CODINGS}
+    made = made or {}
+    return {coding: made.get(coding) or compress(body, coding) for coding in CODINGS}
 
 
 def variant_etag(etag: str, coding: str | None) -> str:

@@ -124,18 +124,20 @@ def prepared(build: Build, shape: Shape, dialect: Dialect) -> Prepared:
 
 
 def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
-    """The documents' rows of a shape, by id, each with the count of every row that matched."""
+    """The documents' rows of a shape, by id; a page's rows also count every row that matched."""
+    columns: list[Any] = [
+        Problem.id,
+        Problem.name,
+        Problem.difficulty,
+        Problem.statement,
+        User.name,
+        _timestamp_text(Problem.created_at, dialect.name),
+        _timestamp_text(Problem.updated_at, dialect.name),
+    ]
+    if shape.paged:
+        columns.append(func.count().over())
     statement = (
-        select(
-            Problem.id,
-            Problem.name,
-            Problem.difficulty,
-            Problem.statement,
-            User.name,
-            _timestamp_text(Problem.created_at, dialect.name),
-            _timestamp_text(Problem.updated_at, dialect.name),
-            func.count().over(),
-        )
+        select(*columns)
         .join(User, Problem.author_id == User.id)
         .where(*_conditions(shape))
         .order_by(Problem.id)
@@ -189,7 +191,7 @@ def _documents(rows: Sequence[Any], tag_rows: Sequence[Any]) -> list[dict[str, A
             "created_at": created_at,
             "updated_at": updated_at,
         }
-        for problem_id, name, difficulty, statement, author, created_at, updated_at, _ in rows
+        for problem_id, name, difficulty, statement, author, created_at, updated_at, *_ in rows
     ]
 
 

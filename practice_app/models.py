@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -132,6 +133,8 @@ class Problem(db.Model):  # type: ignore[name-defined]
 
 class ProblemTag(db.Model):  # type: ignore[name-defined]
     __tablename__ = "problem_tags"
+    # Every problem's tags in order, read from the index alone (the list's documents).
+    __table_args__ = (Index("ix_problem_tags_in_order", "problem_id", "position", "tag"),)
 
     problem_id: Mapped[int] = mapped_column(
         ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True

@@ -134,8 +134,10 @@ def make_app(
             **backend,
             **config,
         }
-        built.append(create_app(settings))
-        return built[-1]
+        made = create_app(settings)
+        made.test_client_class = ServerLikeClient
+        built.append(made)
+        return made
 
     yield build
     event.remove(Pool, "connect", record)
@@ -146,6 +148,17 @@ def make_app(
         entry.invalidate()
     if isolated is not None:
         isolated.drop()
+
+
+class ServerLikeClient(FlaskClient):
+    """Flask's test client, reading and closing each response at once, as a WSGI server does.
+
+    What runs when a response is closed (a MISS is stored, and its render
+    lock released, after it is sent) has then run when the call returns.
+    """
+
+    def open(self, *args: Any, buffered: bool = True, **kwargs: Any) -> Any:
+        return super().open(*args, buffered=buffered, **kwargs)
 
 
 @pytest.fixture

@@ -137,6 +137,8 @@ def test_inventing_urls_does_not_grow_the_store(server: LiveServer) -> None:
     auth = create_token(server, "inventor")
     problem_id = write(server, auth, "POST", "/api/problems", name="Invented").json()["id"]
     get(server, f"/api/problems/{problem_id}")
+    # Stored once its MISS was sent: the next GET waits for that, then hits.
+    assert get(server, f"/api/problems/{problem_id}").headers["X-Cache"] == "HIT"
     cache_dir = server.instance / "cache"
 
     def stored() -> int:

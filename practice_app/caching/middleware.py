@@ -256,7 +256,7 @@ class CacheMiddleware:
             ("X-Cache", state),
             ("Age", str(entry.age(now))),
         ]
-        if entry.encoded:
+        if entry.compressible:
             add_vary(headers)
         if coding is not None:
             headers.append(("Content-Encoding", coding))

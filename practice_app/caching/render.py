@@ -12,6 +12,7 @@ the request is dynamic, and does not pay for the read.
 from __future__ import annotations
 
 import contextvars
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +24,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .. import telemetry
-from ..compression import choose, encode_all
+from ..compression import choose, compress, encode_all
 from ..extensions import db
 from .adapter import current_request, raw_session
-from .middleware import KEY_ENVIRON, RESULT_ENVIRON, CacheMiddleware, etag_matches
+from .middleware import (
+    HOLDING_ENVIRON,
+    KEY_ENVIRON,
+    RESULT_ENVIRON,
+    CacheMiddleware,
+    etag_matches,
+)
 from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
-from .store import Entry, body_etag
+from .store import Entry, ResponseStore, body_etag
 from .versions import names_for, read_on
 
 # Headers that belong to one response, not to the stored representation.
@@ -119,6 +126,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         render.versions = read_on(session.connection(), render.names)
 
     body = response.get_data()
+    coding = choose(request.headers.get("Accept-Encoding"))
     entry = Entry(
         status=response.status_code,
         headers=[(k, v) for k, v in response.headers.items() if k.lower() not in _UNSTORED_HEADERS],
@@ -127,25 +135,53 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         stored_at=started,
         revalidate=policy.revalidate,
         versions=render.versions,
-        encoded=encode_all(body),  # compressed once, here, for every hit to come
     )
-    if not store.put(key, entry):
-        # Not stored (the backend failed): still the representation's ETag.
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    # Holding the render lock, the backend took a write a moment ago: the
+    # answer goes first, and its other encodings, its storing and the lock
+    # (which the requests waiting for this render wait on) come after it.
+    # Otherwise (the backend failed, or another render held the lock too
+    # long) it is stored first, and answered dynamically if it cannot be.
+    deferred = store.available() and bool(request.environ.pop(HOLDING_ENVIRON, False))
+    if coding is not None and entry.compressible:
+        entry.encoded[coding] = compress(body, coding)  # the one this client takes, now
+    if not deferred and not _store(store, key, entry, rule, holding=False):
         request.environ[RESULT_ENVIRON] = "failed"
-        response.headers["ETag"] = entry.etag
+        response.headers["ETag"] = entry.etag  # still the representation's ETag
         return mark_dynamic(response)
     request.environ[RESULT_ENVIRON] = "stored"
-    if request.url_rule is not None:
-        telemetry.count_cache(request.url_rule.rule, "miss")
     now = store.clock()
-    sent, coding = entry.body_for(choose(request.headers.get("Accept-Encoding")))
+    sent, coding = entry.body_for(coding)
     if etag_matches(request.headers.get("If-None-Match"), entry.etags()):
         response = Response(status=304)
     else:
         response.set_data(sent)
     for name, value in middleware.headers(entry, "MISS", now, coding):
         response.headers[name] = value
+    if deferred:
+        response.call_on_close(functools.partial(_store, store, key, entry, rule, holding=True))
     return response
+
+
+def _store(
+    store: ResponseStore, key: str, entry: Entry, rule: str | None, *, holding: bool
+) -> bool:
+    """Compress ``entry`` once in every encoding and store it; unlock ``key`` if ``holding``.
+
+    Run after its MISS is sent when the render holds the lock: a client that
+    takes no compression waits for none, and the requests waiting for this
+    render (``CacheMiddleware._wait_or_render``) find the entry when the lock
+    goes. If the backend refuses it then, the next request renders.
+    """
+    try:
+        entry.encoded.update(encode_all(entry.body, made=entry.encoded))
+        stored = store.put(key, entry)
+        if stored and rule is not None:
+            telemetry.count_cache(rule, "miss")
+        return stored
+    finally:
+        if holding:
+            store.release(key)
 
 
 def _storable(response: Response) -> bool:

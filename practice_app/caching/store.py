@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_caching.backends.nullcache import NullCache
 
-from ..compression import variant_etag
+from ..compression import CODINGS, MIN_SIZE, variant_etag
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,13 @@ class Entry:
     # The database versions it was rendered under (see ``versions``).
     versions: dict[str, int] = field(default_factory=dict)
     # The body compressed once, by encoding (``br``, ``gzip``); none when it is small.
+    # A render fills it after sending its MISS, before storing it (``render``).
     encoded: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def compressible(self) -> bool:
+        """Whether the body is sent compressed to clients that take it (1 KiB or more)."""
+        return len(self.body) >= MIN_SIZE
 
     def body_for(self, coding: str | None) -> tuple[bytes, str | None]:
         """The body to send for a client that takes ``coding``, and its encoding (None: as is)."""
@@ -66,7 +72,9 @@ class Entry:
 
     def etags(self) -> tuple[str, ...]:
         """The ETag of each encoding of this response: any of them is a 304."""
-        return (self.etag, *(variant_etag(self.etag, coding) for coding in self.encoded))
+        if not self.compressible:
+            return (self.etag,)
+        return (self.etag, *(variant_etag(self.etag, coding) for coding in CODINGS))
 
     def age(self, now: float) -> int:
         return max(0, int(now - self.stored_at))
@@ -148,6 +156,16 @@ class ResponseStore:
         if now - self._last_warning > 60 or not self._last_warning:
             self._last_warning = now
             log.warning("cache %s failed, serving dynamically: %r", action, exc)
+
+    def available(self) -> bool:
+        """Whether there is a backend to store to: configured, not failed a moment ago, writable.
+
+        (The file backend's render locks are in a directory of their own, so
+        taking one does not show that the cache directory can be written.)
+        """
+        if not self.enabled or time.monotonic() < self._down_until:
+            return False
+        return self.cache_dir is None or os.access(self.cache_dir, os.W_OK)
 
     # -- entries ---------------------------------------------------------------------
 
