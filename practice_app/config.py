@@ -96,7 +96,7 @@ class Defaults:
     # writes per token. Over a limit: 429 with Retry-After. The memory store
     # counts per gunicorn worker; with several workers or
     # machines, point it at Redis (FLASK_RATELIMIT_STORAGE_URI=redis://...).
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "worker-memory://"  # extensions.WorkerMemoryStorage
     RATELIMIT_HEADERS_ENABLED = True
     SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"
     # API writes (POST, PUT, PATCH, DELETE under /api/) per token.

@@ -5,10 +5,8 @@ showed SQLAlchemy *building and compiling* each request's statements
 costing three times what SQLite took to run them. So each statement is
 written once in SQLAlchemy Core, for each shape a request can take (how
 the name is matched, whether a difficulty or a tag filters, whether it is
-paged), compiled once per database dialect into the driver's own SQL, and
-then run on the request's DBAPI connection, inside the session's transaction,
-with only its values bound: no ORM objects, no marshmallow, no statement
-built per request.
+paged), and prepared once (:mod:`statements`): no ORM objects, no
+marshmallow, no statement built per request.
 
 Every matching rule is :mod:`search`'s; the document is ``ProblemOut``'s
 shape, field for field (``tests/test_documents.py`` checks both).
@@ -16,8 +14,7 @@ shape, field for field (``tests/test_documents.py`` checks both).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, text
@@ -29,6 +26,7 @@ from .extensions import db
 from .models import TIMESTAMP, Problem, ProblemGram, ProblemTag, User
 from .rules import name_key
 from .search import TRIGRAM, like_pattern, match_phrase
+from .statements import Prepared
 
 NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
 
@@ -50,36 +48,6 @@ class Shape(NamedTuple):
     difficulty: bool
     tag: bool
     paged: bool
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """A statement compiled for one dialect: the driver's SQL and how to bind its values."""
-
-    sql: str
-    positions: tuple[str, ...] | None  # the values' order for positional styles (``?``, ``%s``)
-    constants: Mapping[str, Any]  # values the statement carries itself (a format string)
-
-    @classmethod
-    def compile(cls, statement: ClauseElement, dialect: Dialect) -> Prepared:
-        compiled = statement.compile(dialect=dialect)
-        positions = getattr(compiled, "positiontup", None)
-        return cls(
-            compiled.string,
-            tuple(positions) if positions is not None else None,
-            {k: v for k, v in compiled.params.items() if v is not None},
-        )
-
-    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
-        """Run on ``connection``'s DBAPI connection (its transaction) and return every row."""
-        bound = {**self.constants, **values}
-        params: Any = bound if self.positions is None else tuple(bound[n] for n in self.positions)
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(self.sql, params)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
 
 
 def _timestamp_text(column_: Any, dialect: str) -> ColumnElement[str]:
@@ -108,19 +76,6 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
         tagged = select(ProblemTag.problem_id).where(ProblemTag.tag == bindparam("tag"))
         conditions.append(Problem.id.in_(tagged))
     return conditions
-
-
-Build = Callable[[Shape, Dialect], ClauseElement]
-_PREPARED: dict[tuple[Any, ...], Prepared] = {}
-
-
-def prepared(build: Build, shape: Shape, dialect: Dialect) -> Prepared:
-    """``build``'s statement of ``shape``, compiled for ``dialect`` the first time it is run."""
-    key = (build, shape, dialect.name, dialect.driver, dialect.paramstyle)
-    prepared = _PREPARED.get(key)
-    if prepared is None:
-        prepared = _PREPARED.setdefault(key, Prepared.compile(build(shape, dialect), dialect))
-    return prepared
 
 
 def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
@@ -199,8 +154,10 @@ def list_documents() -> list[dict[str, Any]]:
     """Every problem as the API shows it, by id: two statements, whatever the catalogue's size."""
     connection = db.session.connection()
     shape = Shape(EVERY, difficulty=False, tag=False, paged=False)
-    rows = prepared(page_statement, shape, connection.dialect).rows(connection, {})
-    tag_rows = prepared(_every_tag, shape, connection.dialect).rows(connection, {}) if rows else []
+    rows = Prepared.of(page_statement, shape, connection.dialect).rows(connection, {})
+    tag_rows = (
+        Prepared.of(_every_tag, shape, connection.dialect).rows(connection, {}) if rows else []
+    )
     return _documents(rows, tag_rows)
 
 
@@ -258,13 +215,13 @@ def search(
     values.update(limit=limit, offset=offset)
     if shape.match == LIKE:
         connection.exec_driver_sql(PREFER_TRIGRAMS)
-    rows = prepared(page_statement, shape, dialect).rows(connection, values) if limit > 0 else []
+    rows = Prepared.of(page_statement, shape, dialect).rows(connection, values) if limit > 0 else []
     if rows:
         total = int(rows[0][-1])
     elif offset == 0 and limit > 0:
         total = 0
     else:
-        total = int(prepared(_count, shape, dialect).rows(connection, values)[0][0])
+        total = int(Prepared.of(_count, shape, dialect).rows(connection, values)[0][0])
     return Search(rows, total)
 
 

@@ -22,8 +22,10 @@ from importlib import resources
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ClauseElement
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import caching, documents
@@ -51,6 +53,7 @@ from .models import (
 )
 from .rules import ProblemInput, ProblemPatch, UserInput, flatten_messages, name_key
 from .search import name_grams
+from .statements import Prepared
 
 PROBLEM_NOT_FOUND = "Problem not found"
 DUPLICATE_NAME = "A problem with this name already exists."
@@ -215,16 +218,28 @@ def _assign(problem: Problem, fields: Mapping[str, Any]) -> bool:
     return renamed
 
 
+def _drop_grams(_shape: None, _dialect: Dialect) -> ClauseElement:
+    return delete(ProblemGram).where(ProblemGram.problem_id == bindparam("problem_id"))
+
+
+def _add_gram(_shape: None, _dialect: Dialect) -> ClauseElement:
+    return insert(ProblemGram).values(gram=bindparam("gram"), problem_id=bindparam("problem_id"))
+
+
 def _index_name(problem: Problem, *, new: bool) -> None:
     """Write the pieces of one or two characters of ``problem``'s key (``search``), after a flush.
 
-    One bulk insert, not an ORM object a piece: a name has fifty or so.
+    Prepared statements (``statements``), not an ORM object a piece: a name
+    has fifty or so, and every write of a name writes them.
     """
+    connection = db.session.connection()
     if not new:
-        db.session.execute(delete(ProblemGram).where(ProblemGram.problem_id == problem.id))
+        Prepared.of(_drop_grams, None, connection.dialect).run(
+            connection, {"problem_id": problem.id}
+        )
     pieces = [{"gram": g, "problem_id": problem.id} for g in sorted(name_grams(problem.name_key))]
     if pieces:
-        db.session.execute(insert(ProblemGram), pieces)
+        Prepared.of(_add_gram, None, connection.dialect).run_many(connection, pieces)
 
 
 def _save_problem(problem: Problem, *, renamed: bool, new: bool = False) -> None:

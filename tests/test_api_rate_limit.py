@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from unittest import mock
 
 from flask import Flask
 
+from practice_app.extensions import WorkerMemoryStorage, limiter
 from tests.conftest import bearer
 
 
@@ -44,3 +48,30 @@ def test_the_limit_can_be_turned_off(
     for i in range(3):
         response = client.post("/api/problems", json={"name": f"Free {i}"}, headers=bearer(token))
         assert response.status_code == 201
+
+
+def test_counting_writes_in_memory_starts_no_thread(
+    make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
+) -> None:
+    """limits' memory storage starts a Timer thread per write 10 ms apart; the default does not."""
+    app = make_app(RATELIMIT_ENABLED=True, API_WRITE_RATE_LIMIT="1000 per minute")
+    assert isinstance(limiter.storage, WorkerMemoryStorage)
+    client = app.test_client()
+    make_user("alice")
+    token = make_token("alice")
+    started: list[threading.Thread] = []
+    real_start = threading.Thread.start
+
+    def counting_start(thread: threading.Thread) -> None:
+        started.append(thread)
+        real_start(thread)
+
+    with mock.patch.object(threading.Thread, "start", counting_start):
+        for i in range(5):
+            time.sleep(0.02)
+            made = client.post(
+                "/api/problems", json={"name": f"Counted {i}"}, headers=bearer(token)
+            )
+            assert made.status_code == 201
+            assert made.headers["X-RateLimit-Remaining"] == str(999 - i)
+    assert started == []

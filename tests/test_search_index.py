@@ -25,6 +25,7 @@ from practice_app.extensions import db
 from practice_app.models import Problem, ProblemGram, User
 from practice_app.rules import name_key
 from practice_app.search import name_grams
+from practice_app.statements import Prepared
 from tests.pg import Postgres
 
 # Characters chosen to trip an index that is not the plain rule: LIKE's
@@ -139,7 +140,7 @@ def test_postgresql_searches_three_characters_with_the_trigram_index(
         # What the search sets for its transaction, then the very statement it runs.
         connection.exec_driver_sql(documents.PREFER_TRIGRAMS)
         shape, values = documents.search_shape("00042", connection.dialect)
-        page = documents.prepared(documents.page_statement, shape, connection.dialect)
+        page = Prepared.of(documents.page_statement, shape, connection.dialect)
         explain = dataclasses.replace(page, sql="EXPLAIN " + page.sql)
         values.update(limit=50, offset=0)
         plan = "\n".join(row[0] for row in explain.rows(connection, values))

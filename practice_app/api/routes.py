@@ -126,7 +126,7 @@ class ProblemList(MethodView):
     @bp.doc(operationId="createProblem", security=BEARER, parameters=[doc.IDEMPOTENCY_KEY])
     @sends_etag
     @token_required
-    @bp.arguments(ProblemInput)
+    @bp.arguments(ProblemInput())
     @bp.response(201, ProblemOut, headers={**doc.LOCATION, **doc.ETAG, **doc.REPLAYED})
     @error_response(
         400,
@@ -158,7 +158,7 @@ class ProblemDetail(MethodView):
     @bp.doc(operationId="replaceProblem", security=BEARER, parameters=[doc.IF_MATCH])
     @sends_etag
     @token_required
-    @bp.arguments(ProblemInput)
+    @bp.arguments(ProblemInput())
     @bp.response(200, ProblemOut, headers=doc.ETAG)
     @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def put(self, fields: dict[str, Any], problem_id: int | str) -> Any:
@@ -170,7 +170,7 @@ class ProblemDetail(MethodView):
     @bp.doc(operationId="updateProblem", security=BEARER, parameters=[doc.IF_MATCH])
     @sends_etag
     @token_required
-    @bp.arguments(ProblemPatch)
+    @bp.arguments(ProblemPatch())
     @bp.response(200, ProblemOut, headers=doc.ETAG)
     @write_errors(400, 401, 403, 404, 409, 412, 413, 415)
     def patch(self, fields: dict[str, Any], problem_id: int | str) -> Any:
@@ -190,7 +190,7 @@ class ProblemDetail(MethodView):
 @bp.route("/search", endpoint="problem_search", tags=["search"])
 class ProblemSearch(MethodView):
     @bp.doc(operationId="searchProblems")
-    @bp.arguments(SearchArgs, location="query", as_kwargs=True)
+    @bp.arguments(SearchArgs(), location="query", as_kwargs=True)
     @bp.response(200, ProblemOut(many=True), headers=doc.PAGE)
     @error_response(400, description="q is missing or blank, or q or tag holds a NUL")
     def get(self, q: str, limit: int, offset: int, **filters: Any) -> Any:
@@ -258,7 +258,7 @@ WEBHOOK_HEADERS = [
 class Revalidate(MethodView):
     @bp.doc(operationId="revalidate", security=[{}, *BEARER], parameters=WEBHOOK_HEADERS)
     @admin_or_signed_webhook
-    @bp.arguments(RevalidateIn)
+    @bp.arguments(RevalidateIn())
     @bp.response(200, RevalidateOut)
     @error_response(401, description="No admin token, or a bad or late signature")
     @error_response(403, description="The token is not an admin's")

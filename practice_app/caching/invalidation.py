@@ -53,13 +53,19 @@ def invalidate_tag(tag: str, **values: Any) -> None:
 
 
 def _tagged_rules(tag: str) -> list[Rule]:
-    """The URL rules of the GET views that declare ``tag``."""
+    """The URL rules of the GET views that declare ``tag`` (found once per app and tag)."""
     app = current_flask_app()
-    found = []
-    for rule in app.url_map.iter_rules():
-        policy = policy_for(app, rule.endpoint, "GET")
-        if policy is not None and tag in policy.tags and "GET" in (rule.methods or ()):
-            found.append(rule)
+    known: dict[str, list[Rule]] = app.extensions.setdefault("practice_tagged_rules", {})
+    found = known.get(tag)
+    if found is None:
+        found = [
+            rule
+            for rule in app.url_map.iter_rules()
+            if "GET" in (rule.methods or ())
+            and (policy := policy_for(app, rule.endpoint, "GET")) is not None
+            and tag in policy.tags
+        ]
+        known[tag] = found
     return found
 
 

@@ -21,12 +21,14 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.sql.elements import ClauseElement
 
 from ..extensions import db, write_intent
 from ..models import CacheVersion
+from ..statements import Prepared
 
 # The name every stored response depends on: ``flask cache clear`` bumps it.
 ALL = "all"
@@ -95,11 +97,22 @@ class VersionReader:
         return {name: found.get(name, 0) for name in names}
 
 
+def _upsert(_shape: None, dialect: Dialect) -> ClauseElement:
+    """Add one to a name's version (1 when it has none): ``:name`` left to bind."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = insert(CacheVersion).values(name=bindparam("name"), version=1)
+    return statement.on_conflict_do_update(
+        index_elements=[CacheVersion.name],
+        set_={"version": CacheVersion.version + 1},
+    )
+
+
 def bump(names: Iterable[str]) -> None:
     """Add one to the version of each name, in the session's open write transaction.
 
     Names are bumped in sorted order, so two writers lock the rows in the same
-    order and never deadlock (PostgreSQL).
+    order and never deadlock (PostgreSQL). One prepared statement, run for
+    each name (every write runs it: see ``statements``).
     """
     ordered = sorted(set(names))
     if not ordered:
@@ -108,12 +121,6 @@ def bump(names: Iterable[str]) -> None:
         raise RuntimeError(
             "cache versions are bumped inside services.write_transaction(), before its commit"
         )
-    session = db.session()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CacheVersion).values([{"name": name, "version": 1} for name in ordered])
-    statement = statement.on_conflict_do_update(
-        index_elements=[CacheVersion.name],
-        set_={"version": CacheVersion.version + 1},
-    )
-    session.execute(statement)
+    connection = db.session.connection()
+    upsert = Prepared.of(_upsert, None, connection.dialect)
+    upsert.run_many(connection, [{"name": name} for name in ordered])
