@@ -142,7 +142,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
     # (which the requests waiting for this render wait on) come after it.
     # Otherwise (the backend failed, or another render held the lock too
     # long) it is stored first, and answered dynamically if it cannot be.
-    deferred = store.available() and bool(request.environ.pop(HOLDING_ENVIRON, False))
+    deferred = bool(request.environ.get(HOLDING_ENVIRON)) and store.available()
     if coding is not None and entry.compressible:
         entry.encoded[coding] = compress(body, coding)  # the one this client takes, now
     if not deferred and not _store(store, key, entry, rule, holding=False):
@@ -159,6 +159,9 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
     for name, value in middleware.headers(entry, "MISS", now, coding):
         response.headers[name] = value
     if deferred:
+        # From here the lock is the callback's to release, not the teardown's
+        # (until here, an error leaves it to the teardown).
+        request.environ.pop(HOLDING_ENVIRON, None)
         response.call_on_close(functools.partial(_store, store, key, entry, rule, holding=True))
     return response
 
