@@ -117,19 +117,20 @@ def _every_tag(_shape: Shape, _dialect: Dialect) -> ClauseElement:
     )
 
 
-def _tags_of(connection: Connection, ids: Sequence[int]) -> list[Any]:
-    """The tags of these problems, in order: ``(problem_id, tag)`` rows."""
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        "SELECT problem_id, tag FROM problem_tags WHERE problem_id IN "  # noqa: S608 (marks only)
-        f"({', '.join([mark] * len(ids))}) ORDER BY problem_id, position"
+def _tags_in(count: int, _dialect: Dialect) -> ClauseElement:
+    """The tags of ``count`` problems (``:id0`` ...), in order: ``(problem_id, tag)`` rows."""
+    ids: list[Any] = [bindparam(f"id{n}") for n in range(count)]
+    return (
+        select(ProblemTag.problem_id, ProblemTag.tag)
+        .where(ProblemTag.problem_id.in_(ids))
+        .order_by(ProblemTag.problem_id, ProblemTag.position)
     )
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql, tuple(ids))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+
+
+def _tags_of(connection: Connection, ids: Sequence[int]) -> list[Any]:
+    """The tags of these problems, in order (one statement per number of ids: at most 200)."""
+    tags = Prepared.of(_tags_in, len(ids), connection.dialect)
+    return tags.rows(connection, {f"id{n}": problem_id for n, problem_id in enumerate(ids)})
 
 
 def _documents(rows: Sequence[Any], tag_rows: Sequence[Any]) -> list[dict[str, Any]]:
