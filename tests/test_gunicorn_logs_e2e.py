@@ -38,6 +38,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, runtime_dir: Path) -> Itera
 @pytest.mark.sqlite_only(reason="turns the file cache's directory into a file")
 def test_each_app_warning_is_logged_once_after_cachelib_warned(server: LiveServer) -> None:
     assert requests.get(server.url("/api/problems"), timeout=10).status_code == 200
+    # Stored once its MISS was sent: the next GET waits for that, then hits.
+    assert requests.get(server.url("/api/problems"), timeout=10).headers["X-Cache"] == "HIT"
     # The cache directory becomes a file: cachelib warns through the root logger,
     # then the app warns (once a minute in each worker) that it serves dynamically.
     cache = server.instance / "cache"
