@@ -64,7 +64,7 @@ from bench.run import (  # noqa: E402
     free_port,
     load_text,
     machine,
-    worker_pids,
+    worker_cpu_seconds,
     worker_rss_mib,
     write_capture,
 )
@@ -537,20 +537,6 @@ def wrk(port: int, path: str, settings: Settings, server: Server | None = None) 
         cpu = worker_cpu_seconds(server) - cpu_before
         result.cpu_us_per_request = cpu / max(result.requests, 1) * 1e6
     return result
-
-
-def worker_cpu_seconds(server: Server) -> float:
-    """CPU time the workers' threads have used so far (schedstat, ns, of every task).
-
-    ``/proc/PID/schedstat`` counts a process's main thread only: a gthread
-    worker answers requests on other threads, so each task is summed.
-    """
-    total = 0.0
-    for pid in worker_pids(server):
-        for stat in glob.glob(f"/proc/{pid}/task/*/schedstat"):
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                total += int(Path(stat).read_text().split()[0]) / 1e9
-    return total
 
 
 MISS_LINE = re.compile(r"^practice_cache_results_total\{([^}]*)\}\s+([0-9.e+]+)$", re.MULTILINE)

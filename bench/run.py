@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import glob
 import json
 import os
 import platform
@@ -207,11 +208,17 @@ def worker_rss_mib(server: Server) -> list[float]:
 
 
 def worker_cpu_seconds(server: Server) -> float:
-    """CPU time the workers have used so far: schedstat (ns), else user + system ticks."""
+    """CPU time the workers have used so far: every thread's schedstat (ns), else the stat ticks.
+
+    ``/proc/PID/schedstat`` counts a process's main thread only: a gthread
+    worker answers requests on other threads, so each task is summed
+    (``/proc/PID/stat``'s ticks, the fallback, already cover every thread).
+    """
     total = 0.0
     for pid in worker_pids(server):
         try:
-            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0]) / 1e9
+            tasks = glob.glob(f"/proc/{pid}/task/*/schedstat")
+            total += sum(int(Path(task).read_text().split()[0]) for task in tasks) / 1e9
         except (OSError, ValueError, IndexError):
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -328,7 +335,7 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
         "- the database's versions (one indexed SELECT)": lambda: middleware.versions.read(
             list(entry.versions)
         ),
-        "- the response headers": lambda: middleware.headers(entry, "HIT", time.time()),
+        "- the response headers": lambda: middleware.headers(entry, "HIT", time.time(), None),
         "a spelling not seen yet: route it, build it back (caching.resolve)": lambda: (
             caching.resolve(app, dict(environ))
         ),
