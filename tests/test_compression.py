@@ -218,3 +218,32 @@ def test_compression_against_gunicorn(live_server: LiveServer) -> None:
         live_server.url("/api/whoami"), headers={"Accept-Encoding": "br"}, timeout=10
     )
     assert "Content-Encoding" not in small.headers
+
+
+def test_a_miss_is_stored_in_every_encoding_once_sent_through_gunicorn(
+    live_server: LiveServer,
+) -> None:
+    """A MISS answered as it is, then stored in br and gzip: hits on every worker, no render."""
+    assert live_server.flask("seed").returncode == 0
+    url = live_server.url("/api/problems")
+    assert live_server.flask("cache", "clear").returncode == 0
+    plain = requests.get(
+        url, headers={"Accept-Encoding": "identity", "Connection": "close"}, timeout=10
+    )
+    assert plain.headers["X-Cache"] == "MISS"
+    assert "Content-Encoding" not in plain.headers
+    # New connections spread over the three workers: each waits for the render's
+    # entry, or finds it, and answers from it in the encoding it asks for.
+    for coding in ("br", "gzip") * 3:
+        response = requests.get(
+            url,
+            headers={"Accept-Encoding": coding, "Connection": "close"},
+            stream=True,
+            timeout=10,
+        )
+        raw = response.raw.read()
+        assert response.headers["X-Cache"] == "HIT", coding
+        assert response.headers["Content-Encoding"] == coding
+        assert response.headers["ETag"] == plain.headers["ETag"][:-1] + f'-{coding}"'
+        decoded = brotli.decompress(raw) if coding == "br" else gzip.decompress(raw)
+        assert decoded == plain.content
