@@ -31,7 +31,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -52,6 +51,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import common  # noqa: E402
+from bench.common import (  # noqa: E402
+    Server,
+    flask,
+    free_port,
+    load_text,
+    machine,
+    serve,
+    worker_cpu_seconds,
+    worker_rss_mib,
+)
 from bench.run import (  # noqa: E402
     ACTIONS,
     DIFFICULTIES,
@@ -59,17 +69,12 @@ from bench.run import (  # noqa: E402
     SUFFIXES,
     TOPICS,
     Captured,
-    Server,
     WrkResult,
-    free_port,
-    load_text,
-    machine,
-    worker_cpu_seconds,
-    worker_rss_mib,
     write_capture,
 )
+from tests import backends  # noqa: E402
+from tests.pg import postgres_cluster  # noqa: E402
 
-BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results" / "growth.md"
 NEXT_SOURCE = ROOT.parent / "shared" / "nextjs-ref"
 NEXT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "practice-bench"
@@ -200,65 +205,18 @@ def insert_problems(url: str, catalogue: Catalogue, start: int, stop: int) -> fl
     return time.perf_counter() - started
 
 
-def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    """Run the project's CLI; return its standard output."""
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
-
 # -- PostgreSQL and Redis, throw-away ---------------------------------------------------
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # PostgreSQL refuses to run as root.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
 @contextlib.contextmanager
 def postgres() -> Iterator[tuple[str, int]]:
-    """A cluster on a free port (as tests/pg.py makes one); yields (URL base, postmaster pid)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql")
-    bin_dir = Path(found[-1]).parent
-    folder = Path(tempfile.mkdtemp(prefix="practice-growth-pg-"))  # postgres must reach it
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data = folder / "data"
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    subprocess.run(
-        _as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True
-    )
-    port = free_port()
-    # Nothing waits for the disk: durability is not what is measured.
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=300 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
-    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
-    subprocess.run(
-        _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        pid = int((data / "postmaster.pid").read_text().split()[0])
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}", pid
-    finally:
-        subprocess.run(
-            _as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"]), check=False, capture_output=True
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    """The tests' throw-away cluster (tests/pg.py, nothing waiting for the disk) on a free port.
+
+    Yields its URL without a database name, and the postmaster's pid.
+    """
+    with postgres_cluster(free_port(), session=True) as cluster:
+        pid = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        yield cluster.url.removesuffix("/postgres"), pid
 
 
 def postgres_cpu_seconds(postmaster: int) -> float:
@@ -276,35 +234,9 @@ def postgres_cpu_seconds(postmaster: int) -> float:
     return total
 
 
-@contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """A redis-server without persistence on a free port; yields its URL."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
-    port = free_port()
-    with (folder / "redis.log").open("wb") as log:
-        process = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-             "no", "--dir", str(folder)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with contextlib.closing(HTTPConnection("127.0.0.1", port, timeout=1)) as conn:
-                    conn.connect()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def redis_server(folder: Path) -> contextlib.AbstractContextManager[str]:
+    """The tests' throw-away redis-server (tests/backends.py) on a free port; yields its URL."""
+    return backends.redis_server(free_port(), folder)
 
 
 # -- the catalogues --------------------------------------------------------------------
@@ -408,77 +340,29 @@ def make_admin(env: dict[str, str]) -> str:
 # -- servers and requests ------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def gunicorn(name: str, target: str, env: dict[str, str], folder: Path) -> Iterator[Server]:
+def gunicorn(
+    name: str, target: str, env: dict[str, str], folder: Path
+) -> contextlib.AbstractContextManager[Server]:
     """Serve ``target`` with gunicorn.conf.py and the harness's flags; stop it afterwards."""
-    port = free_port()
-    log_path = folder / f"{name}.log"
-    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", *GUNICORN_FLAGS]
-    command += ["-b", f"127.0.0.1:{port}", target]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(name, port, process, log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn ({name}) exited:\n{server.log_tail()}")
-            try:
-                call(port, "GET", "/healthz")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    message = f"gunicorn ({name}) did not answer:\n{server.log_tail()}"
-                    raise RuntimeError(message) from None
-                time.sleep(0.2)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return common.gunicorn(name, target, env, folder, GUNICORN_FLAGS)
 
 
-@contextlib.contextmanager
-def next_server(directory: Path, env: dict[str, str], folder: Path) -> Iterator[Server]:
-    """``next start`` of the build in ``env``'s NEXT_DIST_DIR; stop it afterwards."""
+def next_server(
+    directory: Path, env: dict[str, str], folder: Path
+) -> contextlib.AbstractContextManager[Server]:
+    """``next start`` of the build in ``env``'s NEXT_DIST_DIR (and the server it runs)."""
     port = free_port()
-    log_path = folder / "next.log"
     command = [str(directory / "node_modules" / ".bin" / "next"), "start", "-p", str(port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "-H", "127.0.0.1"],
-            cwd=directory,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server("next", port, process, log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"next start exited:\n{server.log_tail()}")
-            try:
-                call(port, "GET", WHOAMI)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    message = f"next start did not answer:\n{server.log_tail()}"
-                    raise RuntimeError(message) from None
-                time.sleep(0.2)
-        yield server
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)  # next start, and the next-server it runs
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    return serve(
+        "next start",
+        port,
+        [*command, "-H", "127.0.0.1"],
+        env=env,
+        log_path=folder / "next.log",
+        ready_path=WHOAMI,
+        cwd=directory,
+        own_group=True,
+    )
 
 
 def call(

@@ -23,8 +23,6 @@ import platform
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +34,11 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import flask, gunicorn, load_text, worker_rss  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "load.md"
 SCRIPT = ROOT / "bench" / "load.lua"
 
@@ -72,28 +74,6 @@ class Samples:
     by_second: dict[int, dict[int, float]] = field(default_factory=dict)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    """Run the project's CLI; return its standard output."""
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr}")
-    return done.stdout
-
-
 def get(port: int, path: str) -> int:
     conn = HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -103,17 +83,6 @@ def get(port: int, path: str) -> int:
         return response.status
     finally:
         conn.close()
-
-
-def worker_rss(master: int) -> dict[int, float]:
-    """Each worker's resident memory in MiB, by pid (the master's children)."""
-    out = subprocess.run(
-        ["ps", "-o", "pid=,rss=", "--ppid", str(master)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return {int(pid): int(rss) / 1024 for pid, rss in (line.split() for line in out.splitlines())}
 
 
 def gunicorn_settings(env: dict[str, str]) -> tuple[int, int]:
@@ -174,11 +143,6 @@ def percentile(values: list[int], fraction: float) -> int:
     return values[min(len(values) - 1, int(fraction * len(values)))]
 
 
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.1f} / {five:.1f} / {fifteen:.1f}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--connections", type=int, default=64, help="wrk connections")
@@ -200,12 +164,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="practice-load-") as tmp:
         folder = Path(tmp)
-        port = free_port()
         env = {
             **os.environ,
             "PRACTICE_APP_INSTANCE": str(folder / "instance"),
             "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'load.sqlite3'}",
-            "PRACTICE_BIND": f"127.0.0.1:{port}",
         }
         workers, threads = gunicorn_settings(env)
         print("Migrating and seeding a temporary instance folder ...", flush=True)
@@ -225,27 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         tokens_file.chmod(0o600)
 
         log_path = folder / "gunicorn.log"
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if get(port, "/healthz") == 200:
-                        break
-                except OSError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
+        with gunicorn("gunicorn", "wsgi:app", env, folder) as server:
+            port = server.port
             seeded = int(get_max_id(port))
-            booted = set(worker_rss(server.pid))
+            booted = set(worker_rss(server))
             print(
                 f"gunicorn: {workers} workers x {threads} threads; wrk -t{settings.threads} "
                 f"-c{settings.connections} -d{settings.duration}s for {settings.duration} s ...",
@@ -270,19 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             samples = Samples()
             for second in sorted({early, *range(10, settings.duration, 10)}):
                 time.sleep(max(0.0, started + second - time.monotonic()))
-                samples.by_second[second] = worker_rss(server.pid)
+                samples.by_second[second] = worker_rss(server)
             output, _ = wrk.communicate(timeout=settings.duration + 60)
-            samples.by_second[settings.duration] = worker_rss(server.pid)
+            samples.by_second[settings.duration] = worker_rss(server)
             load_after = load_text()
-            final_pids = set(worker_rss(server.pid))
+            final_pids = set(worker_rss(server))
             problems_left = len(get_json_list(port))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
         log_text = log_path.read_text(errors="replace")
 
     result = WrkResult.parse(output.decode(errors="replace"))

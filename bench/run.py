@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import argparse
 import base64
-import glob
 import json
 import os
-import platform
 import random
 import re
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,7 +28,6 @@ import tempfile
 import time
 import timeit
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.client import HTTPConnection
@@ -41,7 +36,21 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import (  # noqa: E402
+    BIN,
+    Server,
+    flask,
+    gunicorn,
+    load_text,
+    machine,
+    worker_cpu_seconds,
+    worker_pids,
+    worker_rss_mib,
+)
+
 RESULTS = ROOT / "bench" / "results" / "latest.md"
 TARGET_RATIO = 0.75
 HOP_HEADERS = {"date", "server", "connection"}  # gunicorn writes these itself, for both servers
@@ -116,23 +125,6 @@ def load_problems(app: Any, count: int) -> float:
 # -- servers --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
-
-
 def request(port: int, path: str, method: str = "GET") -> tuple[int, list[tuple[str, str]], bytes]:
     conn = HTTPConnection("127.0.0.1", port, timeout=30)
     try:
@@ -141,88 +133,6 @@ def request(port: int, path: str, method: str = "GET") -> tuple[int, list[tuple[
         return response.status, response.getheaders(), response.read()
     finally:
         conn.close()
-
-
-@contextmanager
-def gunicorn(
-    name: str, target: str, env: dict[str, str], settings: Settings, folder: Path
-) -> Iterator[Server]:
-    """Serve ``target`` with gunicorn.conf.py and ``settings.workers`` sync workers."""
-    port = free_port()
-    log_path = folder / f"{name}.log"
-    command = [
-        str(BIN / "gunicorn"),
-        "-c",
-        "gunicorn.conf.py",
-        "-w",
-        str(settings.workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        target,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(name, port, process, log_path)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn ({name}) exited:\n{server.log_tail()}")
-            try:
-                request(port, "/healthz")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    message = f"gunicorn ({name}) did not answer:\n{server.log_tail()}"
-                    raise RuntimeError(message) from None
-                time.sleep(0.2)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _workers_ps(server: Server, column: str) -> list[int]:
-    """One ``ps`` column for each gunicorn worker (the children of the master)."""
-    out = subprocess.run(
-        ["ps", "-o", f"{column}=", "--ppid", str(server.process.pid)],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
-    return [int(value) for value in out.split()]
-
-
-def worker_pids(server: Server) -> list[int]:
-    """The gunicorn workers' process ids."""
-    return _workers_ps(server, "pid")
-
-
-def worker_rss_mib(server: Server) -> list[float]:
-    """Resident memory of each worker, in MiB (``ps -o rss``)."""
-    return sorted(kib / 1024 for kib in _workers_ps(server, "rss"))
-
-
-def worker_cpu_seconds(server: Server) -> float:
-    """CPU time the workers have used so far: every thread's schedstat (ns), else the stat ticks.
-
-    ``/proc/PID/schedstat`` counts a process's main thread only: a gthread
-    worker answers requests on other threads, so each task is summed
-    (``/proc/PID/stat``'s ticks, the fallback, already cover every thread).
-    """
-    total = 0.0
-    for pid in worker_pids(server):
-        try:
-            tasks = glob.glob(f"/proc/{pid}/task/*/schedstat")
-            total += sum(int(Path(task).read_text().split()[0]) for task in tasks) / 1e9
-        except (OSError, ValueError, IndexError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 # -- wrk ------------------------------------------------------------------------------
@@ -446,21 +356,6 @@ def ratios(hit: Case, raw: Case) -> tuple[float, float]:
     return statistics.median(throughput), statistics.median(cost)
 
 
-def machine() -> str:
-    model = platform.machine()
-    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}"
-
-
-def load_text() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -481,8 +376,8 @@ def report(
         "",
         f"- Machine: {machine()}; load average (1, 5, 15 min) before: {notes['load_before']}, "
         f"after: {load_text()}. wrk runs on the same CPUs as gunicorn.",
-        f"- gunicorn.conf.py with `-w {settings.workers}` sync workers, access log off (app and "
-        f"raw alike); wrk `-t{settings.threads} -c{settings.connections} "
+        f"- gunicorn.conf.py with `-w {settings.workers}` (its gthread workers), access log "
+        f"off (app and raw alike); wrk `-t{settings.threads} -c{settings.connections} "
         f"-d{settings.duration}s --latency` after a {settings.warmup} s warm-up; "
         f"{settings.rounds} interleaved round(s); each row shows the round of median req/s, "
         "each ratio the median of the rounds' ratios.",
@@ -619,25 +514,21 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("PRACTICE_APP_INSTANCE", "FLASK_SQLALCHEMY_DATABASE_URI"):
             os.environ[name] = env[name]
         print("Migrating a temporary instance folder ...", flush=True)
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "practice_app", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        flask(env, "db", "upgrade")
         from practice_app import create_app
 
         app = create_app()
         print(f"Loading {settings.problems} problems ...", flush=True)
         notes["load_s"] = f"{load_problems(app, settings.problems):.1f} s"
 
-        with gunicorn("app", "wsgi:app", env, settings, folder) as served:
+        with gunicorn("app", "wsgi:app", env, folder, ["-w", str(settings.workers)]) as served:
             captured = {path: expect_hit(served.port, path) for path in (LIST, DETAIL)}
             capture_file = folder / "capture.json"
             write_capture(captured, capture_file)
             raw_env = {**env, "BENCH_RAW_CAPTURE": str(capture_file)}
-            with gunicorn("raw", "bench.raw_wsgi:app", raw_env, settings, folder) as raw:
+            with gunicorn(
+                "raw", "bench.raw_wsgi:app", raw_env, folder, ["-w", str(settings.workers)]
+            ) as raw:
                 for path in (LIST, DETAIL):
                     status, headers, body = request(raw.port, path)
                     kept = [(k, v) for k, v in headers if k.lower() not in HOP_HEADERS]

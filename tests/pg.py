@@ -22,11 +22,12 @@ import pytest
 
 @dataclass
 class Postgres:
-    """A running cluster: its SQLAlchemy URL, and a way to stop it early."""
+    """A running cluster: its SQLAlchemy URL, ways to stop and start it, its data folder."""
 
     url: str
     stop: Callable[[], None]
     start: Callable[[], None]
+    data: Path
 
 
 def _pg_bin() -> Path:
@@ -81,7 +82,8 @@ def postgres_cluster(port: int, *, session: bool = False) -> Iterator[Postgres]:
         )
 
     try:
-        yield Postgres(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", stop, start)
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield Postgres(url, stop, start, data)
     finally:
         stop()
         shutil.rmtree(folder, ignore_errors=True)
