@@ -24,7 +24,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.logger.debug("configured from %s", app.instance_path)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    from . import bodies, caching, cli, compression, cors, errors, models, security, telemetry
+    from . import (
+        bodies,
+        caching,
+        cli,
+        compression,
+        cors,
+        documents,
+        errors,
+        models,
+        security,
+        telemetry,
+    )
     from .api import bp as api_bp
     from .api import openapi
     from .api.schemas import Timestamp
@@ -81,6 +92,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     security.init_app(app)
     cli.register(app)
     caching.init_app(app)
+    with app.app_context():
+        documents.prepare(db.engine.dialect)
     # Outside the cache's hit path, so hits and 304s get CORS headers too.
     cors_policy = cors.CorsPolicy.from_config(
         app.config["CORS_ORIGINS"], int(app.config["CORS_MAX_AGE"])

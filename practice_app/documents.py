@@ -165,6 +165,17 @@ def list_documents() -> list[dict[str, Any]]:
     return _documents(rows, tag_rows)
 
 
+def prepare(dialect: Dialect) -> None:
+    """Compile the list's statements for ``dialect`` now (at start), not in a render.
+
+    The list is rendered after every write, by whichever worker gets the next
+    GET: compiled at start, no worker's first render pays for it.
+    """
+    shape = Shape(EVERY, difficulty=False, tag=False, paged=False)
+    Prepared.of(page_statement, shape, dialect)
+    Prepared.of(_every_tag, shape, dialect)
+
+
 class Search(NamedTuple):
     """A search's page, as rows (``_page``'s columns), and how many problems it found in all."""
 

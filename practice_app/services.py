@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -550,25 +550,40 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
 
 def user_for_token(token: str) -> User | None:
     """Return the user a live API token belongs to, or None."""
-    row = live_token(token)
-    return None if row is None else row.user
+    found = live_token(token)
+    return None if found is None else found.user
 
 
-def live_token(token: str) -> ApiToken | None:
-    """Return the row of a live (not revoked) API token, or None.
+class LiveToken(NamedTuple):
+    """A live API token: its row's id, and its user."""
+
+    id: int
+    user: User
+
+
+def live_token(token: str) -> LiveToken | None:
+    """Return a live (not revoked) API token and its user, or None.
 
     Tokens are random 256-bit strings, so they are looked up by their SHA-256
     digest: the database compares digests, and the last comparison is
-    constant-time; nothing about the token itself leaks through timing.
+    constant-time; nothing about the token itself leaks through timing. The
+    user comes in the same statement (every authenticated request asks).
     """
     digest = _token_digest(token)
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
+    row = db.session.execute(
+        select(User, ApiToken.id, ApiToken.token_hash, ApiToken.revoked_at, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == digest)
+    ).first()
+    if row is None:
+        return None
+    user, token_id, token_hash, revoked_at, last_used_at = row
+    if revoked_at is not None or not hmac.compare_digest(token_hash, digest):
         return None
     now = utc_now()
-    if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH_INTERVAL:
-        _touch_token(row.id, now)
-    return row
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+        _touch_token(token_id, now)
+    return LiveToken(token_id, user)
 
 
 def _touch_token(token_id: int, now: datetime) -> None:

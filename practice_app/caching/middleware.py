@@ -54,6 +54,10 @@ DYNAMIC_SECONDS = 30.0
 WAIT_POLL_SECONDS = 0.01
 
 
+# The headers an entry's answers in one encoding share: before and after X-Cache and Age.
+Fixed = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a GET to a declared view goes: its canonical path."""
@@ -249,18 +253,29 @@ class CacheMiddleware:
         self, entry: Entry, state: str, now: float, coding: str | None
     ) -> list[tuple[str, str]]:
         """The headers of ``entry`` served as ``state`` (MISS, HIT or STALE) in ``coding``."""
-        headers = [
-            *entry.headers,
-            ("ETag", variant_etag(entry.etag, coding)),
-            ("Cache-Control", shared_cache_control(entry.revalidate, self.shared_max_age)),
-            ("X-Cache", state),
-            ("Age", str(entry.age(now))),
-        ]
-        if entry.compressible:
-            add_vary(headers)
-        if coding is not None:
-            headers.append(("Content-Encoding", coding))
-        return headers
+        before, after = self._fixed_headers(entry, coding)
+        return [*before, ("X-Cache", state), ("Age", str(entry.age(now))), *after]
+
+    def _fixed_headers(self, entry: Entry, coding: str | None) -> Fixed:
+        """What every answer of ``entry`` in ``coding`` sends but its state and age: made once.
+
+        An entry is a worker's for as long as it is current, and a hit is
+        mostly this list; so it is kept on the entry, by encoding.
+        """
+        fixed = entry.wire.get(coding)
+        if fixed is None:
+            before = (
+                *entry.headers,
+                ("ETag", variant_etag(entry.etag, coding)),
+                ("Cache-Control", shared_cache_control(entry.revalidate, self.shared_max_age)),
+            )
+            after: list[tuple[str, str]] = []
+            if entry.compressible:
+                add_vary(after)
+            if coding is not None:
+                after.append(("Content-Encoding", coding))
+            fixed = entry.wire.setdefault(coding, (before, tuple(after)))
+        return fixed
 
     def _serve(
         self,
@@ -272,7 +287,8 @@ class CacheMiddleware:
     ) -> list[bytes]:
         body, coding = entry.body_for(choose(environ.get("HTTP_ACCEPT_ENCODING")))
         headers = self.headers(entry, state, now, coding)
-        if etag_matches(environ.get("HTTP_IF_NONE_MATCH"), entry.etags()):
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and etag_matches(if_none_match, entry.etags()):
             headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
             start_response("304 Not Modified", headers)
             return []

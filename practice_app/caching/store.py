@@ -58,6 +58,8 @@ class Entry:
     # The body compressed once, by encoding (``br``, ``gzip``); none when it is small.
     # A render fills it after sending its MISS, before storing it (``render``).
     encoded: dict[str, bytes] = field(default_factory=dict)
+    # The headers its answers send in each encoding, made by the hit path once (``middleware``).
+    wire: dict[str | None, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def compressible(self) -> bool:
