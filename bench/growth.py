@@ -105,6 +105,7 @@ class Settings:
     connections: int
     search_requests: int
     cold_rounds: int
+    cold_warmups: int
     posts: int
     bursts: int
     burst_size: int
@@ -597,6 +598,12 @@ def measure_backend(
             for i in instances
         }
         tokens = {i.size: i.token for i in instances}
+        # Each worker's first list after start also opens its database
+        # connections (the hit path's own among them): not the render's cost.
+        print(f"{backend}: {settings.cold_warmups} cold lists to warm the workers ...", flush=True)
+        for size, server in servers.items():
+            for number in range(settings.cold_warmups):
+                cold_list(server, tokens[size], number)
         for number in range(1, settings.cold_rounds + 1):
             print(f"{backend}: round {number}: searches, the cold list ...", flush=True)
             search_rounds(servers, results, settings, number)
@@ -796,7 +803,7 @@ def report(
         "access log off, for the app and the raw WSGI app alike; wrk "
         f"`-t1 -c{settings.connections} -d{settings.duration}s` after a {settings.warmup} s "
         f"warm-up; {settings.rounds} interleaved rounds of wrk, {settings.cold_rounds} of "
-        "searches and cold lists.",
+        f"searches and cold lists (after {settings.cold_warmups} cold lists unmeasured).",
         f"- Problems loaded with SQLAlchemy Core (keys by `rules.name_key`, grams by "
         f"`search.name_grams`): {notes['loads']}.",
         "",
@@ -993,6 +1000,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--cold-rounds", type=int, default=5, help="rounds of searches and cold lists"
+    )
+    parser.add_argument(
+        "--cold-warmups",
+        type=int,
+        default=6,
+        help="cold lists per size before the measured ones (each worker's first opens connections)",
     )
     parser.add_argument("--posts", type=int, default=100, help="POSTs per round")
     parser.add_argument("--bursts", type=int, default=8, help="bursts of GETs after a PATCH")
