@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.elements import ClauseElement
 
 _PREPARED: dict[tuple[Any, ...], Prepared] = {}
@@ -53,9 +54,15 @@ class Prepared:
         bound = {**self.constants, **values}
         return bound if self.positions is None else tuple(bound[n] for n in self.positions)
 
-    def rows(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
-        """Run on ``connection``'s DBAPI connection (its transaction) and return every row."""
-        cursor = connection.connection.cursor()
+    def rows(
+        self, connection: Connection | PoolProxiedConnection, values: Mapping[str, Any]
+    ) -> list[Any]:
+        """Run on ``connection``'s DBAPI connection (its transaction) and return every row.
+
+        ``connection`` is the session's, or a pooled DBAPI connection of its
+        own (the cache's hit path reads the versions on one, in autocommit).
+        """
+        cursor = _cursor(connection)
         try:
             cursor.execute(self.sql, self._params(values))
             return list(cursor.fetchall())
@@ -64,7 +71,7 @@ class Prepared:
 
     def run(self, connection: Connection, values: Mapping[str, Any]) -> None:
         """Run once on ``connection``'s DBAPI connection, returning nothing."""
-        cursor = connection.connection.cursor()
+        cursor = _cursor(connection)
         try:
             cursor.execute(self.sql, self._params(values))
         finally:
@@ -72,8 +79,13 @@ class Prepared:
 
     def run_many(self, connection: Connection, values: Iterable[Mapping[str, Any]]) -> None:
         """Run once for each of ``values`` (the driver's ``executemany``), returning nothing."""
-        cursor = connection.connection.cursor()
+        cursor = _cursor(connection)
         try:
             cursor.executemany(self.sql, [self._params(each) for each in values])
         finally:
             cursor.close()
+
+
+def _cursor(connection: Connection | PoolProxiedConnection) -> Any:
+    dbapi = connection.connection if isinstance(connection, Connection) else connection
+    return dbapi.cursor()

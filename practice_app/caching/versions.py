@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.elements import ClauseElement
 
 from ..extensions import db, write_intent
@@ -39,13 +40,33 @@ def names_for(path: str, tags: Iterable[str]) -> tuple[str, ...]:
     return (ALL, "path:" + path, *("tag:" + tag for tag in tags))
 
 
+def _versions_of(count: int, _dialect: Dialect) -> ClauseElement:
+    """The versions of ``count`` names (``:name0`` ...) as one row, NULL for a name with none.
+
+    One row, not a row per name: under gunicorn's threads each step of a
+    statement lets the worker's other threads run, so fewer steps cost a hit less.
+    """
+    return select(
+        *(
+            select(CacheVersion.version)
+            .where(CacheVersion.name == bindparam(f"name{n}"))
+            .scalar_subquery()
+            for n in range(count)
+        )
+    )
+
+
+def _read(
+    connection: Connection | PoolProxiedConnection, dialect: Dialect, names: Sequence[str]
+) -> dict[str, int]:
+    statement = Prepared.of(_versions_of, len(names), dialect)
+    (row,) = statement.rows(connection, {f"name{n}": name for n, name in enumerate(names)})
+    return {name: int(version or 0) for name, version in zip(names, row, strict=True)}
+
+
 def read_on(connection: Connection, names: Sequence[str]) -> dict[str, int]:
     """Read the versions of ``names`` in ``connection``'s transaction (absent ones are 0)."""
-    rows = connection.execute(
-        select(CacheVersion.name, CacheVersion.version).where(CacheVersion.name.in_(names))
-    )
-    found = {name: int(version) for name, version in rows}
-    return {name: found.get(name, 0) for name in names}
+    return _read(connection, connection.dialect, names)
 
 
 def is_current(recorded: Mapping[str, int], now: Mapping[str, int]) -> bool:
@@ -67,9 +88,7 @@ class VersionReader:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.pool = engine.pool.recreate()
-        self.mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
         self._local = threading.local()
-        self._statements: dict[int, str] = {}  # the SQL, by how many names it reads
 
     def _connection(self) -> Any:
         connection = getattr(self._local, "connection", None)
@@ -82,26 +101,14 @@ class VersionReader:
         return connection
 
     def read(self, names: Sequence[str]) -> dict[str, int]:
-        """The versions of ``names`` (absent ones are 0), as one row of one column each.
-
-        One row, not a row per name: under gunicorn's threads each step of
-        the statement lets the others run, so fewer steps cost the hit less.
-        """
-        sql = self._statements.get(len(names))
-        if sql is None:
-            one = f"(SELECT version FROM cache_versions WHERE name = {self.mark})"  # noqa: S608
-            sql = self._statements.setdefault(len(names), "SELECT " + ", ".join([one] * len(names)))
+        """The versions of ``names`` (absent ones are 0): the statement ``read_on`` runs."""
         connection = self._connection()
         try:
-            cursor = connection.cursor()
-            cursor.execute(sql, tuple(names))
-            row: Any = cursor.fetchone()
-            cursor.close()
+            return _read(connection, self.engine.dialect, names)
         except Exception:
             self._local.connection = None
             connection.invalidate()
             raise
-        return {name: int(version or 0) for name, version in zip(names, row, strict=True)}
 
 
 def _upsert(_shape: None, dialect: Dialect) -> ClauseElement:
