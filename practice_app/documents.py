@@ -54,6 +54,7 @@ class Shape(NamedTuple):
     difficulty: bool
     tag: bool
     paged: bool
+    ids_only: bool = False  # the problems' ids, not their documents (the pages load objects)
 
 
 def _timestamp_text(column_: Any, dialect: str) -> ColumnElement[str]:
@@ -85,24 +86,22 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 
 def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
-    """The documents' rows of a shape, by id; a page's rows also count every row that matched."""
-    columns: list[Any] = [
-        Problem.id,
-        Problem.name,
-        Problem.difficulty,
-        Problem.statement,
-        User.name,
-        _timestamp_text(Problem.created_at, dialect.name),
-        _timestamp_text(Problem.updated_at, dialect.name),
-    ]
+    """The documents' rows of a shape (or their ids), by id; a page's rows count every match."""
+    columns: list[Any] = [Problem.id]
+    if not shape.ids_only:
+        columns += [
+            Problem.name,
+            Problem.difficulty,
+            Problem.statement,
+            User.name,
+            _timestamp_text(Problem.created_at, dialect.name),
+            _timestamp_text(Problem.updated_at, dialect.name),
+        ]
     if shape.paged:
         columns.append(func.count().over())
-    statement = (
-        select(*columns)
-        .join(User, Problem.author_id == User.id)
-        .where(*_conditions(shape))
-        .order_by(Problem.id)
-    )
+    statement = select(*columns).where(*_conditions(shape)).order_by(Problem.id)
+    if not shape.ids_only:
+        statement = statement.join(User, Problem.author_id == User.id)
     if shape.paged:
         statement = statement.limit(bindparam("limit")).offset(bindparam("offset"))
     return statement
@@ -211,7 +210,7 @@ def prepare(dialect: Dialect) -> None:
 
 
 class Search(NamedTuple):
-    """A search's page, as rows (``_page``'s columns), and how many problems it found in all."""
+    """A search's page, as rows (``page_statement``'s columns), and how many problems it found."""
 
     rows: list[Any]
     total: int
@@ -249,8 +248,11 @@ def search(
     tag: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    ids_only: bool = False,
 ) -> Search:
     """One page of the problems whose name contains ``query`` in any case, by id, and the total.
+
+    With ``ids_only``, each row is a problem's id and the total, not its document.
 
     Names are compared by their keys (``rules.name_key``: "é" finds "É"),
     every character of the query taken literally (``%``, ``_``, quotes), on
@@ -261,6 +263,7 @@ def search(
     connection = db.session.connection()
     dialect = connection.dialect
     shape, values = search_shape(query, dialect, difficulty=difficulty, tag=tag)
+    shape = shape._replace(ids_only=ids_only)
     values.update(limit=limit, offset=offset)
     if shape.match == LIKE:
         connection.exec_driver_sql(PREFER_TRIGRAMS)

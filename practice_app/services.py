@@ -164,7 +164,9 @@ def search_problems(
     offset: int = 0,
 ) -> tuple[list[Problem], int]:
     """:func:`documents.search`, the page as Problem objects (for the pages' templates)."""
-    found = documents.search(query, difficulty=difficulty, tag=tag, limit=limit, offset=offset)
+    found = documents.search(
+        query, difficulty=difficulty, tag=tag, limit=limit, offset=offset, ids_only=True
+    )
     if not found.rows:
         return [], found.total
     page = db.session.scalars(select(Problem).where(Problem.id.in_(found.ids)).order_by(Problem.id))
