@@ -12,36 +12,23 @@ import glob
 import os
 import platform
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPConnection
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The tests' own (no pytest there), and the scripts import them from here.
+from tests.processes import BIN as BIN
+from tests.processes import ROOT as ROOT
+from tests.processes import free_port as free_port
+from tests.processes import run_flask
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     """Run the project's CLI (``flask --app practice_app ARGS``); return its standard output."""
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_flask(env, *args, stdin=stdin)
     if done.returncode != 0:
         raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout

@@ -29,9 +29,7 @@ import contextlib
 import itertools
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +42,7 @@ import pytest
 import redis
 
 from tests.pg import Postgres, postgres_cluster
+from tests.processes import free_port, run_flask
 
 VARIABLE = "PRACTICE_TEST_BACKEND"
 SQLITE = "sqlite"
@@ -52,9 +51,6 @@ TEMPLATE = "practice_template"
 # Deselected when the run is on PostgreSQL + Redis.
 SQLITE_ONLY = "sqlite_only"
 OWN_BACKEND = "own_backend"
-
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def selected() -> str:
@@ -66,12 +62,6 @@ def selected() -> str:
 
 def on_postgres_redis() -> bool:
     return selected() == POSTGRES_REDIS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_redis(port: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -225,13 +215,7 @@ def migrated_sqlite() -> Path:
             "PRACTICE_APP_INSTANCE": str(folder / "instance"),
             "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
         }
-        subprocess.run(
-            [str(BIN / "flask"), "--app", "practice_app", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            check=True,
-        )
+        run_flask(env, "db", "upgrade", check=True)
         _sqlite_template = path
     return _sqlite_template
 
@@ -252,13 +236,7 @@ def shared() -> SharedServers:
             "PRACTICE_APP_INSTANCE": str(folder / "instance"),
             "FLASK_SQLALCHEMY_DATABASE_URI": servers.database_url(TEMPLATE),
         }
-        migrated = subprocess.run(
-            [str(BIN / "flask"), "--app", "practice_app", "db", "upgrade"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
+        migrated = run_flask(env, "db", "upgrade")
         if migrated.returncode != 0:
             _stack.close()
             pytest.fail(f"migrating the template database failed:\n{migrated.stderr}")

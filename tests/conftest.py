@@ -12,7 +12,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,11 +30,9 @@ from practice_app import create_app, services
 from practice_app.extensions import db
 from practice_app.models import User
 from tests import backends
-from tests.backends import free_port
 from tests.pg import Postgres, postgres_cluster
+from tests.processes import BIN, ROOT, free_port, run_flask
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 PASSWORD = "correct-horse-battery"
 
 
@@ -67,21 +64,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     backends.stop()  # the session's PostgreSQL and Redis, if it started them
-
-
-def run_flask(
-    env: dict[str, str], *args: str, stdin: str | None = None, check: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """Run ``flask --app practice_app ARGS`` from the project root, as the contract's CLI."""
-    return subprocess.run(
-        [str(BIN / "flask"), "--app", "practice_app", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=check,
-    )
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ from practice_app import create_app, documents, services
 from practice_app.extensions import db
 from practice_app.models import ApiToken, Problem
 from tests import backends
-from tests.conftest import LiveServer, run_flask, start_server, stop_server
+from tests.conftest import LiveServer, start_server, stop_server
+from tests.processes import run_flask
 
 
 def test_seed_loads_realistic_problems_once(app: Flask, runner: FlaskCliRunner) -> None:

@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from practice_app.rules import name_key
-from tests.conftest import bearer, run_flask
+from tests.conftest import bearer
 from tests.pg import Postgres
+from tests.processes import run_flask
 from tests.test_web_helpers import field_errors, post_form, sign_in
 
 
