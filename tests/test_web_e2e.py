@@ -2,7 +2,8 @@
 
 The contract's promises for forms, checked from outside: CSRF, 303 after
 success, 422 with the errors, sign-in redirects, 403, the session cookie read
-by /api/whoami on any worker, and a form's write seen by every worker's cache.
+by /api/whoami on any worker, a form's write seen by every worker's cache, and an
+API token made on the account page honoured by every worker until it is revoked there.
 """
 
 from __future__ import annotations
@@ -180,3 +181,52 @@ def test_pages_answer_head_options_and_405(live_server: LiveServer) -> None:
     logout = requests.get(live_server.url("/logout"), timeout=10)
     assert logout.status_code == 405 and "POST" in logout.headers["Allow"]
     assert "text/html" in logout.headers["Content-Type"]
+
+
+_NEW_TOKEN = re.compile(r'id="new-token"[^>]*value="(pp_[A-Za-z0-9_-]+)"')
+_REVOKE = re.compile(r'action="(/account/tokens/\d+/revoke)"')
+
+
+def test_a_token_from_the_account_page_works_on_every_worker_until_revoked(
+    live_server: LiveServer,
+) -> None:
+    with register(live_server, "erin") as erin:
+        form = {"label": "laptop", "csrf_token": csrf(erin, live_server.url("/account/tokens"))}
+        made = erin.post(live_server.url("/account/tokens"), data=form, timeout=10)
+        assert made.status_code == 200  # after the 303, the page that shows it once
+        found = _NEW_TOKEN.search(made.text)
+        assert found, "the new token is not on the page"
+        auth = {"Authorization": f"Bearer {found.group(1)}", "Connection": "close"}
+        # New connections, spread over the 3 workers: the token and its user on each.
+        for _ in range(9):
+            who = requests.get(live_server.url("/api/whoami"), headers=auth, timeout=10)
+            assert who.json()["user"] == {"name": "erin", "admin": False}
+        created = requests.post(
+            live_server.url("/api/problems"), json={"name": "By Erin"}, headers=auth, timeout=10
+        )
+        assert created.status_code == 201
+        assert created.json()["author"] == "erin"
+
+        page = erin.get(live_server.url("/account/tokens"), timeout=10).text
+        revoke = _REVOKE.search(page)
+        assert revoke
+        token = csrf(erin, live_server.url("/account/tokens"))
+        gone = erin.post(
+            live_server.url(revoke.group(1)),
+            data={"csrf_token": token},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert gone.status_code == 303
+    for _ in range(9):
+        who = requests.get(live_server.url("/api/whoami"), headers=auth, timeout=10)
+        assert who.status_code == 401
+        assert who.headers["WWW-Authenticate"].startswith("Bearer")
+        assert who.json().keys() == {"error"}
+    refused = requests.post(
+        live_server.url("/api/problems"), json={"name": "Not Erin"}, headers=auth, timeout=10
+    )
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    names = [p["name"] for p in requests.get(live_server.url("/api/problems"), timeout=10).json()]
+    assert "By Erin" in names and "Not Erin" not in names
