@@ -29,7 +29,7 @@ from werkzeug.wsgi import get_path_info
 from .. import telemetry
 from ..compression import add_vary, choose, variant_etag
 from .policy import policy_for, shared_cache_control
-from .store import Entry, ResponseStore
+from .store import Entry, Fixed, ResponseStore
 from .versions import VersionReader, is_current
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,6 @@ HOLDING_ENVIRON = "practice.cache.holding"
 DYNAMIC_SECONDS = 30.0
 # How often a request waiting for another's render looks for its entry.
 WAIT_POLL_SECONDS = 0.01
-
-
-# The headers an entry's answers in one encoding share: before and after X-Cache and Age.
-Fixed = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,10 @@ def body_etag(body: bytes) -> str:
     return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
+# The headers an entry's answers in one encoding share: before and after X-Cache and Age.
+Fixed = tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]
+
+
 @dataclass
 class Entry:
     """A stored response: plain data, never an ORM object."""
@@ -59,7 +63,9 @@ class Entry:
     # A render fills it after sending its MISS, before storing it (``render``).
     encoded: dict[str, bytes] = field(default_factory=dict)
     # The headers its answers send in each encoding, made by the hit path once (``middleware``).
-    wire: dict[str | None, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    wire: dict[str | None, Fixed] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def compressible(self) -> bool:
