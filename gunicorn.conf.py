@@ -35,6 +35,16 @@ keepalive = 2
 # (FLASK_SQLALCHEMY_ENGINE_OPTIONS='{"pool_size": N}').
 timeout = 30
 graceful_timeout = 10
+# A request line up to 8,190 bytes, gunicorn's largest (its default is 4,094),
+# reaches the app: a long query string under /api/ gets the app's JSON answer
+# with its X-Request-ID, not gunicorn's own bare HTML 414 without one. The
+# proxy in front must refuse longer lines itself: nginx's
+# `large_client_header_buffers 4 8k` (docs/nginx.conf) does, with a 414, as a
+# line and its CRLF must fit one 8 KiB buffer. Header fields keep gunicorn's
+# defaults: 8,190 bytes each (nginx's buffers refuse longer ones too), 100 of them.
+limit_request_line = 8190
+limit_request_field_size = 8190
+limit_request_fields = 100
 # The access log on stdout, errors on stderr. One line a request, cache hits
 # included: its X-Request-ID, the client, method, path (percent-encoded, never
 # the query string, which may hold a token), status, bytes, milliseconds and

@@ -32,7 +32,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         cors,
         documents,
         errors,
+        headers,
         models,
+        rate_limits,
         security,
         telemetry,
     )
@@ -44,7 +46,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
         csrf,
         db,
         init_sqlite,
-        limiter,
         login_manager,
         migrate,
     )
@@ -58,7 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    rate_limits.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
@@ -100,8 +101,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     )
     if cors_policy.enabled:
         app.wsgi_app = cors.CorsMiddleware(app.wsgi_app, cors_policy)  # type: ignore[method-assign]
-    # Outside the cache too: every response, hits and 304s included, is nosniff.
-    app.wsgi_app = security.NosniffMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    # Outside the cache too: headers.py's rules hold for every response, hits and 304s included.
+    app.wsgi_app = headers.HeaderRulesMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     # Outside CORS and the cache: every response gets its request id and is counted.
     app.wsgi_app = telemetry.TelemetryMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,7 +17,6 @@ from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from limits.storage import MemoryStorage
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -55,35 +53,12 @@ class Api(_SmorestApi):
         return None
 
 
-class WorkerMemoryStorage(MemoryStorage):
-    """limits' in-memory storage (counts per process), without a thread per write.
-
-    limits' own starts a ``threading.Timer`` to drop expired counters whenever
-    the last one has run, which is on nearly every write spaced more than
-    10 ms apart: a new thread per API write. Its counters expire as they are
-    read all the same; this one sweeps the expired ones inline, once a second
-    at most. ``FLASK_RATELIMIT_STORAGE_URI=worker-memory://``, the default.
-    """
-
-    STORAGE_SCHEME = ["worker-memory"]
-
-    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options: str):
-        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self._next_sweep = 0.0
-
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the Timer (name-mangled)
-        now = time.monotonic()
-        if now >= self._next_sweep:
-            self._next_sweep = now + 1.0
-            getattr(self, "_MemoryStorage__expire_events")()  # noqa: B009 (name-mangled)
-
-
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True)
 cache = Cache()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# Keyed by client address (set FLASK_PROXY_FIX_HOPS behind a proxy).
+# Keyed by client address (set FLASK_PROXY_FIX_HOPS behind a proxy); bound by rate_limits.
 limiter = Limiter(key_func=get_remote_address)
 api = Api()
 

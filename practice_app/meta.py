@@ -41,19 +41,35 @@ LOOPBACK = frozenset({"127.0.0.1", "::1"})
 PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
 
 
-@bp.get("/metrics")
-@cache_view("force-dynamic")
-def metrics() -> Response:
-    """Prometheus's text format, summed over every gunicorn worker.
+METRICS_PATH = "/metrics"
 
-    For an admin's token, or a request from this machine that did not come
-    through a proxy (a reverse proxy on the same machine must not make the
-    metrics public); anyone else gets 404, as if there were nothing here.
-    """
-    if not _may_read_metrics():
-        abort(404)
+
+@bp.get(METRICS_PATH)
+def metrics() -> Response:
+    """Prometheus's text format, summed over every gunicorn worker (guarded by hide_metrics)."""
     body, content_type = telemetry.render_metrics()
     return Response(body, content_type=content_type)
+
+
+# Never stored, and left alone by the cache: its hit path redirects another
+# spelling of a declared view (//metrics) to the canonical one before Flask
+# runs, which would tell anyone that the path exists.
+metrics.cache_exempt = True  # type: ignore[attr-defined]
+
+
+@bp.before_app_request
+def hide_metrics() -> None:
+    """Answer any request for the metrics as an unknown path, unless its caller may read them.
+
+    They are for an admin's token, or a request from this machine that did
+    not come through a proxy (a reverse proxy on the same machine must not
+    make them public). To anyone else every method answers 404, as for a path
+    that does not exist: a before-request hook runs before Flask answers a
+    method the route lacks (405 with ``Allow``) or ``OPTIONS`` (204), which
+    would tell them it does.
+    """
+    if request.path == METRICS_PATH and not _may_read_metrics():
+        abort(404)
 
 
 def _may_read_metrics() -> bool:

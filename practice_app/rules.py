@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
@@ -26,16 +27,17 @@ PASSWORD_MAX = 256
 
 # C0 and C1 control characters, except tab, line feed and carriage return.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# What ends a line, besides the control characters: a single line refuses these by name.
+_LINE_BREAKS = frozenset("\t\r\n\u2028\u2029")
 TEXT_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
-_LINE = r"[^\u0000-\u001f\u007f-\u009f]"
-SINGLE_LINE_PATTERN = rf"^{_LINE}*[^\s\u0000-\u001f\u007f-\u009f]{_LINE}*$"
+_LINE = r"[^\u0000-\u001f\u007f-\u009f\u2028\u2029]"
+SINGLE_LINE_PATTERN = rf"^{_LINE}*[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]{_LINE}*$"
 
 
-def _bmp_ranges(category: str) -> str:
-    """The characters of a Unicode category in the BMP, as a regex class's ranges."""
-    points = [c for c in range(0x10000) if unicodedata.category(chr(c)) == category]
+def _class_ranges(points: Iterable[int]) -> str:
+    """Code points as the ranges of a regex class, runs merged ("\\u0000-\\u001f\\u00ad...")."""
     spans: list[tuple[int, int]] = []
-    for point in points:
+    for point in sorted(set(points)):
         if spans and spans[-1][1] == point - 1:
             spans[-1] = (spans[-1][0], point)
         else:
@@ -43,13 +45,24 @@ def _bmp_ranges(category: str) -> str:
     return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in spans)
 
 
-# A single line without format characters, for names (the BMP's are named;
-# the few astral ones, such as language tags, are refused all the same).
-_FORMAT = _bmp_ranges("Cf")
-_VISIBLE_LINE = rf"[^\u0000-\u001f\u007f-\u009f{_FORMAT}]"
-VISIBLE_LINE_PATTERN = (
-    rf"^{_VISIBLE_LINE}*[^\s\u0000-\u001f\u007f-\u009f{_FORMAT}]{_VISIBLE_LINE}*$"
+def is_noncharacter(ch: str) -> bool:
+    """Whether ``ch`` is one of Unicode's 66 noncharacters: U+FDD0..U+FDEF, U+xFFFE and U+xFFFF."""
+    point = ord(ch)
+    return 0xFDD0 <= point <= 0xFDEF or point & 0xFFFE == 0xFFFE
+
+
+# A single line without controls, format characters, line or paragraph
+# separators or noncharacters, for names (the BMP's are named; the few astral
+# ones, such as language tags and U+1FFFE, are refused all the same). Whether a
+# name shows something depends on NFKC, which no pattern can state: the
+# description says it in words.
+_HIDDEN = _class_ranges(
+    point
+    for point in range(0x10000)
+    if unicodedata.category(chr(point)) in ("Cc", "Cf", "Zl", "Zp") or is_noncharacter(chr(point))
 )
+_VISIBLE_LINE = rf"[^{_HIDDEN}]"
+VISIBLE_LINE_PATTERN = rf"^{_VISIBLE_LINE}*[^\s{_HIDDEN}]{_VISIBLE_LINE}*$"
 
 
 # Characters that show nothing and that Unicode's NFKC_Casefold drops besides
@@ -72,6 +85,25 @@ _IGNORABLE = frozenset(
 def _visible(text: str) -> str:
     return "".join(
         ch for ch in text if unicodedata.category(ch) != "Cf" and ord(ch) not in _IGNORABLE
+    )
+
+
+# What shows nothing on its own, after NFKC: spaces and separators, marks
+# (they combine with what comes before), controls and format characters,
+# _IGNORABLE's fillers and selectors, and the blank braille pattern. Unassigned code points are
+# not among them: they may be a newer Unicode's letters or emoji.
+_BLANK_CATEGORIES = frozenset(["Zs", "Zl", "Zp", "Mn", "Mc", "Me", "Cc", "Cf"])
+_BRAILLE_BLANK = 0x2800
+
+
+def shows_something(text: str) -> bool:
+    """Whether ``text`` holds, after NFKC, a character that is not blank, a filler or a mark."""
+    return any(
+        not ch.isspace()
+        and unicodedata.category(ch) not in _BLANK_CATEGORIES
+        and ord(ch) not in _IGNORABLE
+        and ord(ch) != _BRAILLE_BLANK
+        for ch in unicodedata.normalize("NFKC", text)
     )
 
 
@@ -98,12 +130,20 @@ def invisible_characters(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def noncharacters(text: str) -> list[str]:
+    """The noncharacters (U+FFFE, U+FDD0...) in ``text``, as U+XXXX."""
+    return list(dict.fromkeys(f"U+{ord(ch):04X}" for ch in text if is_noncharacter(ch)))
+
+
 class Text(fields.String):
     """A string that is valid Unicode text: no lone surrogates, no control characters.
 
-    ``single_line`` trims the value and refuses line breaks and tabs as well.
+    ``single_line`` trims the value and refuses line breaks (the line and
+    paragraph separators U+2028 and U+2029 too) and tabs as well.
     ``visible`` refuses format characters (zero-width spaces and joiners, bidi
-    controls such as U+202E, U+2060, U+FEFF): a name shows what it holds.
+    controls such as U+202E, U+2060, U+FEFF) and noncharacters (U+FFFE), and a
+    value that shows nothing: only blanks, fillers (U+3164, U+2800) or
+    combining marks after NFKC. A name shows what it holds.
     """
 
     def __init__(self, *, single_line: bool = False, visible: bool = False, **kwargs: Any) -> None:
@@ -126,7 +166,7 @@ class Text(fields.String):
         text = unicodedata.normalize("NFC", text)
         if self.single_line:
             text = text.strip()
-            if any(ch in text for ch in "\t\r\n"):
+            if any(ch in _LINE_BREAKS for ch in text):
                 raise ValidationError("Must be a single line.")
         if _CONTROL.search(text):
             raise ValidationError("Must not contain control characters.")
@@ -135,6 +175,11 @@ class Text(fields.String):
                 "Must not contain invisible format characters "
                 f"(zero-width or bidi controls): {', '.join(hidden[:5])}."
             )
+        if self.visible and (odd := noncharacters(text)):
+            raise ValidationError(f"Must not contain noncharacters ({', '.join(odd[:5])}).")
+        # An empty value is left to the length rule, which says so.
+        if self.visible and text and not shows_something(text):
+            raise ValidationError("Must show at least one visible character.")
         return text
 
 
@@ -162,8 +207,11 @@ class ProblemInput(Schema):
         validate=validate.Length(min=1, max=NAME_MAX),
         metadata={
             "description": (
-                "Trimmed; unique without regard to case or compatibility forms (NFKC casefold); "
-                "no invisible format characters (Unicode Cf)."
+                "Trimmed; unique without regard to case or compatibility forms (NFKC casefold). "
+                "One line that shows at least one visible character: not only blanks, fillers "
+                "(U+3164, U+2800) or combining marks, after NFKC. No control or invisible format "
+                "characters (Unicode Cc, Cf), line or paragraph separators (U+2028, U+2029) "
+                "or noncharacters (U+FFFE, U+FDD0...)."
             ),
             "example": "Two Sum",
         },

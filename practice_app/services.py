@@ -20,12 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any, NamedTuple
+from urllib.parse import unquote, urlsplit
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ClauseElement
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import caching, documents
@@ -435,17 +439,15 @@ def revalidate(paths: Sequence[str], tags: Sequence[str]) -> tuple[list[str], li
     Next.js's ``revalidatePath`` and ``revalidateTag``, for a CMS or a deploy
     hook: the versions are bumped in one transaction, so once this returns,
     the next GET of each, on any worker, is rendered afresh. Each path must
-    be one this app answers GET for, and each tag one a view declares
-    (FieldErrors otherwise). Returns the canonical paths and the tags, once each.
+    be the canonical URL of a cached view (:func:`_why_unstorable`), and each tag
+    one a view declares; otherwise FieldErrors, and nothing is recorded for
+    any of them. Returns the paths and the tags, once each.
     """
     errors: dict[str, list[str]] = {}
-    canonical: list[str] = []
     for path in paths:
-        found = caching.canonical_path(path)
-        if found is None:
-            errors.setdefault("paths", []).append(f"{path!r} is not a path of this site.")
-        elif found not in canonical:
-            canonical.append(found)
+        why = _why_unstorable(path)
+        if why is not None:
+            errors.setdefault("paths", []).append(f"{path}: {why}")
     declared = caching.declared_tags()
     for tag in tags:
         if tag not in declared:
@@ -455,10 +457,41 @@ def revalidate(paths: Sequence[str], tags: Sequence[str]) -> tuple[list[str], li
         errors["paths"] = ["Name at least one path or tag."]
     if errors:
         raise FieldErrors(errors)
-    named = list(dict.fromkeys(tags))
+    named_paths, named_tags = list(dict.fromkeys(paths)), list(dict.fromkeys(tags))
     with write_transaction():
-        caching.revalidate(canonical, named)
-    return canonical, named
+        caching.revalidate(named_paths, named_tags)
+    return named_paths, named_tags
+
+
+def _why_unstorable(path: str) -> str | None:
+    """Say why no stored response can exist for ``path``; None when one can.
+
+    One can for exactly the canonical spelling (as ``url_for`` builds it) of
+    a URL that a cached GET view answers (declared, not ``force-dynamic``),
+    with an id a problem can have. Revalidating any other path would record
+    a version that no stored response reads: a caller could grow the table
+    of versions without bound by inventing paths.
+    """
+    decoded = unquote(path)
+    if not decoded.startswith("/") or any(c in "?#" or not c.isprintable() for c in decoded):
+        return "not a path: it starts with / and holds no query, fragment or control character."
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        rule, values = adapter.match(decoded, method="GET", return_rule=True)
+    except RequestRedirect as redirect:
+        return f"not the canonical spelling, which is {urlsplit(redirect.new_url).path}."
+    except HTTPException:
+        return "no route of this site answers GET for it."
+    policy = caching.policy_for(current_app, rule.endpoint, "GET")
+    if policy is None or policy.mode == "force-dynamic":
+        return "its view is never cached, so no stored response can be dropped."
+    problem_id = values.get("problem_id")
+    if problem_id is not None and parse_problem_id(problem_id) is None:
+        return f"{problem_id!r} is not a problem id (1 to {MAX_ID}, in ASCII digits)."
+    canonical = adapter.build(rule.endpoint, values, method="GET")
+    if canonical != path:
+        return f"not the canonical spelling, which is {canonical}."
+    return None
 
 
 def clear_cache() -> None:

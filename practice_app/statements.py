@@ -77,6 +77,17 @@ class Prepared:
         finally:
             cursor.close()
 
+    def affected(
+        self, connection: Connection | PoolProxiedConnection, values: Mapping[str, Any]
+    ) -> int:
+        """Run once on ``connection``'s DBAPI connection and return how many rows it changed."""
+        cursor = _cursor(connection)
+        try:
+            cursor.execute(self.sql, self._params(values))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
     def run_many(self, connection: Connection, values: Iterable[Mapping[str, Any]]) -> None:
         """Run once for each of ``values`` (the driver's ``executemany``), returning nothing."""
         cursor = _cursor(connection)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from unittest import mock
 
 from flask import Flask
 
-from practice_app.extensions import WorkerMemoryStorage, limiter
+from practice_app.extensions import limiter
+from practice_app.rate_limits import SQLiteStorage
 from tests.conftest import bearer
 
 
@@ -50,12 +52,13 @@ def test_the_limit_can_be_turned_off(
         assert response.status_code == 201
 
 
-def test_counting_writes_in_memory_starts_no_thread(
+def test_the_default_storage_is_a_private_file_and_starts_no_thread(
     make_app: Callable[..., Flask], make_user: Callable[..., int], make_token: Callable[[str], str]
 ) -> None:
     """limits' memory storage starts a Timer thread per write 10 ms apart; the default does not."""
     app = make_app(RATELIMIT_ENABLED=True, API_WRITE_RATE_LIMIT="1000 per minute")
-    assert isinstance(limiter.storage, WorkerMemoryStorage)
+    assert isinstance(limiter.storage, SQLiteStorage)
+    assert limiter.storage.path == Path(app.instance_path) / "rate-limits.sqlite3"
     client = app.test_client()
     make_user("alice")
     token = make_token("alice")
@@ -75,3 +78,19 @@ def test_counting_writes_in_memory_starts_no_thread(
             assert made.status_code == 201
             assert made.headers["X-RateLimit-Remaining"] == str(999 - i)
     assert started == []
+    assert limiter.storage.path.stat().st_mode & 0o077 == 0
+
+
+def test_the_storage_counts_one_window_per_key_and_starts_again_after_it(tmp_path: Path) -> None:
+    storage = SQLiteStorage(f"sqlite://{tmp_path / 'limits.sqlite3'}")
+    other = SQLiteStorage(f"sqlite://{tmp_path / 'limits.sqlite3'}")  # another worker
+    assert [storage.incr("k", 1) for _ in range(3)] == [1, 2, 3]
+    assert other.incr("k", 1) == 4
+    assert other.get("k") == 4 and storage.get("j") == 0
+    assert time.time() < storage.get_expiry("k") <= time.time() + 1
+    time.sleep(1.05)
+    assert storage.get("k") == 0
+    assert other.incr("k", 1, amount=2) == 2  # a new window
+    storage.clear("k")
+    assert other.get("k") == 0
+    assert storage.check()

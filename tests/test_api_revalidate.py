@@ -9,8 +9,11 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
 from practice_app.api.auth import webhook_signature
+from practice_app.extensions import db
+from practice_app.models import CacheVersion
 from tests.conftest import bearer
 
 SECRET = "webhook-secret-for-tests"
@@ -45,9 +48,7 @@ def test_an_admin_drops_a_path_and_its_next_get_is_a_miss(
     assert client.get(path).headers["X-Cache"] == "HIT"
     assert client.get("/api/problems").headers["X-Cache"] == "MISS"
 
-    response = client.post(
-        "/api/revalidate", json={"paths": [f"/api/problems/0{problem_id}"]}, headers=bearer(admin)
-    )
+    response = client.post("/api/revalidate", json={"paths": [path]}, headers=bearer(admin))
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"revalidated": {"paths": [path], "tags": []}}
     assert client.get(path).headers["X-Cache"] == "MISS"
@@ -71,20 +72,89 @@ def test_a_tag_drops_every_view_that_declares_it(
     assert client.get("/api/clock/static").headers["X-Cache"] == "HIT"
 
 
-def test_any_path_the_site_answers_is_accepted_and_named_canonically(
+def test_the_canonical_path_of_any_cached_view_is_accepted_once(
     client: FlaskClient, admin: str
 ) -> None:
-    body = {
-        "paths": ["/api/whoami", "/", "/api/problem%73", "/api/problems/007", "/api/problems/7"]
-    }
-    response = client.post("/api/revalidate", json=body, headers=bearer(admin))
-    assert response.status_code == 200
-    assert response.get_json()["revalidated"]["paths"] == [
-        "/api/whoami",
-        "/",
+    paths = [
         "/api/problems",
         "/api/problems/7",
+        "/api/problems/2147483647",
+        "/api/stats",
+        "/api/clock/static",
+        "/",
+        "/problems/7",
+        "/api/problems",
     ]
+    response = client.post("/api/revalidate", json={"paths": paths}, headers=bearer(admin))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["revalidated"]["paths"] == paths[:-1]
+
+
+def version_rows(app: Flask) -> int:
+    """How many paths and tags the database keeps a version of (``cache_versions``)."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(CacheVersion)) or 0
+
+
+# Paths that no stored response can have, and a word of why each is refused.
+NOT_STORED = {
+    "/nope": "no route",
+    "/api/problems/-1": "not a problem id",
+    "/api/problems/0": "not a problem id",
+    "/api/problems/2147483648": "not a problem id",
+    "/api/problems/99999999999999999999": "not a problem id",
+    "/api/problems/7.": "not a problem id",
+    "/api/problems/\u0667": "not a problem id",  # Arabic-Indic seven
+    "/api/problems/\uff11": "not a problem id",  # fullwidth one
+    "/api/problems/7%00": "not a path",
+    "/api/problems/7\x00": "not a path",
+    "/api/problems/7\n": "not a path",
+    "/static/../wsgi.py": "never cached",
+    "/static/app.css": "never cached",
+    "/api/clock/dynamic": "never cached",
+    "/healthz": "never cached",
+    "/api/revalidate": "no route",
+    "/api/problems/007": "canonical spelling, which is /api/problems/7",
+    "/api/problem%73": "canonical spelling, which is /api/problems",
+    "//api/problems": "canonical spelling, which is /api/problems",
+    "/api/problems/7/": "no route",
+    "api/problems": "not a path",
+    "/api/problems?x=1": "not a path",
+}
+
+
+@pytest.mark.parametrize(("path", "why"), NOT_STORED.items())
+def test_a_path_no_stored_response_can_have_is_a_422_and_records_nothing(
+    app: Flask, client: FlaskClient, admin: str, path: str, why: str
+) -> None:
+    client.get("/api/problems")
+    before = version_rows(app)
+    body = {"paths": ["/api/problems", path], "tags": ["problems"]}
+    response = client.post("/api/revalidate", json=body, headers=bearer(admin))
+    assert response.status_code == 422, response.get_json()
+    [message] = response.get_json()["details"]["paths"]
+    assert message.startswith(f"{path}: ") and why in message, message
+    assert version_rows(app) == before  # not the valid path's nor the tag's either
+    assert client.get("/api/problems").headers["X-Cache"] == "HIT"
+
+
+def test_every_refused_path_is_named_in_one_422(client: FlaskClient, admin: str) -> None:
+    paths = ["/api/problems/-1", "/api/problems/7", "/nope"]
+    response = client.post("/api/revalidate", json={"paths": paths}, headers=bearer(admin))
+    assert response.status_code == 422
+    assert [m.split(": ")[0] for m in response.get_json()["details"]["paths"]] == [
+        "/api/problems/-1",
+        "/nope",
+    ]
+
+
+def test_a_problem_id_beyond_the_databases_integer_is_still_not_found(
+    client: FlaskClient,
+) -> None:
+    for raw in ("2147483648", "99999999999999999999", "-1", "\uff11"):
+        response = client.get(f"/api/problems/{raw}")
+        assert response.status_code == 404, raw
+        assert response.get_json() == {"error": "Problem not found"}
 
 
 def test_a_signed_call_is_accepted_without_a_token(client: FlaskClient) -> None:

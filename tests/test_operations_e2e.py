@@ -192,35 +192,6 @@ def test_metrics_answer_loopback_without_a_proxy_and_admins_only(
     assert fresh_get(server, "/metrics", headers={**proxied, **bearer(admin)}).status_code == 200
 
 
-# -- the API write limit, counted by each worker in memory (the default) -------------------
-
-
-def test_the_api_write_limit_holds_through_gunicorn_with_the_default_storage(
-    tmp_path: Path,
-) -> None:
-    # One worker: the default storage (worker-memory://) counts per worker.
-    server = start_server(
-        tmp_path, workers=1, extra_env={"FLASK_API_WRITE_RATE_LIMIT": "3 per minute"}
-    )
-    try:
-        token = server.user_token("counted", PASSWORD)
-        answers = [
-            requests.post(
-                server.url("/api/problems"),
-                json={"name": f"Counted {i}"},
-                headers=bearer(token),
-                timeout=10,
-            )
-            for i in range(5)
-        ]
-        assert [a.status_code for a in answers] == [201] * 3 + [429] * 2
-        assert [a.headers["X-RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
-        assert answers[-1].json().keys() == {"error"}
-        assert int(answers[-1].headers["Retry-After"]) > 0
-    finally:
-        stop_server(server)
-
-
 # -- the API write limit, counted across workers in Redis -------------------------------
 
 

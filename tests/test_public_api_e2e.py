@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from sqlalchemy import create_engine, func, select
 
 from practice_app.api.auth import webhook_signature
 from practice_app.cors import ALLOW_HEADERS
+from practice_app.models import CacheVersion
 from tests import races
 from tests.conftest import LiveServer, bearer, start_server, stop_server
 
@@ -129,6 +131,53 @@ def test_a_signed_call_is_accepted_and_a_replay_outside_the_window_refused(
     now = post_signed(server, {"paths": ["/api/clock/static"]}, time.time())
     assert now.status_code == 200, now.text
     assert fresh_get(server, "/api/clock/static").headers["X-Cache"] == "MISS"
+
+
+# Paths that no stored response can have: each a 422 that records nothing.
+NOT_STORED = [
+    "/nope",
+    "/api/problems/-1",
+    "/api/problems/2147483648",
+    "/api/problems/7.",
+    "/api/problems/\u0667",  # Arabic-Indic seven
+    "/api/problems/\uff11",  # fullwidth one
+    "/api/problems/7%00",
+    "/api/problems/007",
+    "/static/../wsgi.py",
+    "/api/clock/dynamic",
+]
+
+
+def version_rows(server: LiveServer) -> int:
+    """How many paths and tags the server's database keeps a version of (``cache_versions``)."""
+    engine = create_engine(server.env["FLASK_SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(select(func.count()).select_from(CacheVersion.__table__)) or 0
+    finally:
+        engine.dispose()
+
+
+def test_paths_no_stored_response_can_have_are_refused_and_record_nothing(
+    server: LiveServer, admin: str
+) -> None:
+    before = version_rows(server)
+    for path in NOT_STORED:
+        response = requests.post(
+            server.url("/api/revalidate"),
+            json={"paths": ["/api/problems", path], "tags": ["problems"]},
+            headers=bearer(admin),
+            timeout=10,
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert [m.split(": ")[0] for m in response.json()["details"]["paths"]] == [path]
+    assert version_rows(server) == before
+    assert fresh_get(server, "/api/problems/2147483648").status_code == 404
+    for path in ("/api/problems", "/api/problems/7", "/api/stats", "/"):
+        response = requests.post(
+            server.url("/api/revalidate"), json={"paths": [path]}, headers=bearer(admin), timeout=10
+        )
+        assert response.json() == {"revalidated": {"paths": [path], "tags": []}}, path
 
 
 # -- CORS -----------------------------------------------------------------------------

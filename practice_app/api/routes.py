@@ -262,7 +262,9 @@ class Revalidate(MethodView):
     @bp.response(200, RevalidateOut)
     @error_response(401, description="No admin token, or a bad or late signature")
     @error_response(403, description="The token is not an admin's")
-    @error_response(422, description="A path or tag this site does not have")
+    @error_response(
+        422, description="A path that is not the canonical URL of a cached view, or an unknown tag"
+    )
     def post(self, body: dict[str, list[str]]) -> Any:
         """Drop cached responses now: Next.js's revalidatePath and revalidateTag.
 

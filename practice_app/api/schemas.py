@@ -99,7 +99,7 @@ class RevalidateIn(Schema):
         load_default=list,
         validate=validate.Length(max=100),
         metadata={
-            "description": "Paths of cached views, as the app routes them.",
+            "description": "Canonical paths of cached views, spelt as the app builds them.",
             "example": ["/api/problems", "/api/problems/7"],
         },
     )

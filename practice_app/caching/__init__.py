@@ -41,7 +41,6 @@ from redis.retry import Retry
 
 from ..extensions import cache, db
 from .invalidation import (
-    canonical_path,
     clear,
     declared_tags,
     invalidate_all,
@@ -56,6 +55,7 @@ from .policy import (
     CachePolicy,
     StaticViewReadRequest,
     cache_view,
+    check_revalidate_overrides,
     policy_for,
     shared_cache_control,
 )
@@ -76,7 +76,6 @@ __all__ = [
     "TrackingRequest",
     "body_etag",
     "cache_view",
-    "canonical_path",
     "clear",
     "code_version",
     "declared_tags",
@@ -132,6 +131,7 @@ def init_app(app: Flask) -> None:
     is replaced by Flask-Caching's NullCache: every view is then served
     dynamically, and a warning says why.
     """
+    check_revalidate_overrides(app)
     try:
         cache.init_app(app, config=_backend_config(app))
     except OSError as exc:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BuildError, Rule
 
 from .. import telemetry
@@ -85,22 +83,6 @@ def _forgotten(session: Session) -> None:
 
 event.listen(Session, "after_commit", _counted)
 event.listen(Session, "after_rollback", _forgotten)
-
-
-def canonical_path(path: str) -> str | None:
-    """The canonical spelling of a path this app answers GET for; None when it answers none.
-
-    ``path`` is a path as the app routes it (``/api/problems/037``, percent-
-    encoded or not), without a query string.
-    """
-    if not path.startswith("/") or any(ch in path for ch in "?#\x00"):
-        return None
-    adapter = current_flask_app().url_map.bind("localhost")
-    try:
-        rule, values = adapter.match(unquote(path), method="GET", return_rule=True)
-    except HTTPException:  # not found, no GET, or Werkzeug's own redirect
-        return None
-    return adapter.build(rule.endpoint, values, method="GET")
 
 
 def declared_tags() -> frozenset[str]:

@@ -30,7 +30,7 @@ from .. import telemetry
 from ..compression import add_vary, choose, variant_etag
 from .policy import policy_for, shared_cache_control
 from .store import Entry, Fixed, ResponseStore
-from .versions import VersionReader, is_current
+from .versions import VersionReader, is_current, path_name
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,14 @@ log = logging.getLogger(__name__)
 KEY_ENVIRON = "practice.cache.key"
 # Set in the environ of the render that refreshes a stale entry.
 REGENERATE_ENVIRON = "practice.cache.regenerate"
+# Set with it: the path version of the stale entry it replaces (see render._claim).
+REPLACES_ENVIRON = "practice.cache.replaces"
 # Spellings of URLs whose routing each worker remembers.
 TARGETS_KEPT = 1024
 # Set by the miss path: it stored its response ("stored"), could not ("failed"),
-# or the view answered what is never stored ("dynamic": it read the request, or
-# answered a 404). An error leaves it unset.
+# another render's entry or a write came first ("superseded"), or the view
+# answered what is never stored ("dynamic": it read the request, or answered a
+# 404). An error leaves it unset.
 RESULT_ENVIRON = "practice.cache.result"
 # Set in the environ of a miss whose request holds the render lock.
 HOLDING_ENVIRON = "practice.cache.holding"
@@ -149,7 +152,8 @@ class CacheMiddleware:
         telemetry.count_cache(target.rule, "stale")
         body = self._serve(environ, start_response, entry, "STALE", now)
         if self.store.try_lock(target.key):
-            return _OnClose(body, functools.partial(self._regenerate, environ, target.key))
+            regenerate = functools.partial(self._regenerate, environ, target.key, entry)
+            return _OnClose(body, regenerate)
         return body
 
     def _wait_or_render(self, key: str) -> tuple[Entry | None, bool]:
@@ -238,6 +242,14 @@ class CacheMiddleware:
             now = self._versions(entry.versions)
         return entry if now is not None and is_current(entry.versions, now) else None
 
+    def claim(self, name: str, seen: int) -> bool:
+        """``VersionReader.claim``; False when the database cannot say (nothing is stored then)."""
+        try:
+            return self.versions.claim(name, seen)
+        except Exception:
+            log.warning("claiming %s failed; the render is not stored", name, exc_info=True)
+            return False
+
     def _versions(self, recorded: dict[str, int]) -> dict[str, int] | None:
         try:
             return self.versions.read(list(recorded))
@@ -292,12 +304,23 @@ class CacheMiddleware:
         start_response(f"{entry.status} OK", headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
-    def _regenerate(self, environ: dict[str, Any], key: str) -> None:
-        """Render ``key`` again after the stale response was sent, then unlock it."""
+    def _regenerate(self, environ: dict[str, Any], key: str, stale: Entry) -> None:
+        """Render ``key`` again after ``stale`` was sent, then unlock it.
+
+        Unless another worker replaced ``stale`` between this one's look and
+        its lock (the lock is free again once that worker stored its entry):
+        then the entry the database now vouches for is not ``stale``'s, and
+        there is nothing to do. The render itself stores only if it claims
+        the version after ``stale``'s (``render._claim``).
+        """
         fresh = _inner_environ(environ, key)
         fresh[REGENERATE_ENVIRON] = True
         fresh[KEY_ENVIRON] = key
+        fresh[REPLACES_ENVIRON] = stale.versions.get(path_name(key), 0)
         try:
+            now = self._versions(stale.versions)
+            if now is None or not is_current(stale.versions, now):
+                return
             for _chunk in _closing(self.wsgi_app(fresh, lambda *_args, **_kw: None)):
                 pass
         except Exception:

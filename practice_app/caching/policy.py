@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -84,7 +85,29 @@ def policy_for(app: Flask, endpoint: str | None, method: str) -> CachePolicy | N
             handler = getattr(view_class, "get", None)
     if handler is None or getattr(handler, "cache_exempt", False):
         return None
-    return getattr(handler, "cache_policy", AUTO)
+    policy: CachePolicy = getattr(handler, "cache_policy", AUTO)
+    period = app.config.get("CACHE_REVALIDATE", {}).get(endpoint) if policy.revalidate else None
+    return policy if period is None else dataclasses.replace(policy, revalidate=int(period))
+
+
+def check_revalidate_overrides(app: Flask, setting: str = "CACHE_REVALIDATE") -> None:
+    """Refuse ``CACHE_REVALIDATE`` entries that name no view declaring ``revalidate=N``.
+
+    The setting changes the period of revalidating views by endpoint (say
+    ``{"api.clock_revalidate": 60}``), without changing their code; it never
+    makes a static or dynamic view revalidate.
+    """
+    overrides = app.config.get(setting) or {}
+    if not isinstance(overrides, dict):
+        raise ValueError(f'{setting} must map endpoints to seconds, e.g. {{"api.stats": 60}}')
+    for endpoint, seconds in overrides.items():
+        view = app.view_functions.get(endpoint)
+        handler = getattr(getattr(view, "view_class", None), "get", view)
+        declared = getattr(handler, "cache_policy", AUTO).revalidate
+        if not declared:
+            raise ValueError(f"{setting}: {endpoint!r} is not a view declared with revalidate=N")
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
+            raise ValueError(f"{setting}: {endpoint!r} takes a whole number of seconds above 0")
 
 
 def shared_cache_control(revalidate: int | None, shared_max_age: int | None) -> str:

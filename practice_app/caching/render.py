@@ -30,13 +30,14 @@ from .adapter import current_request, raw_session
 from .middleware import (
     HOLDING_ENVIRON,
     KEY_ENVIRON,
+    REPLACES_ENVIRON,
     RESULT_ENVIRON,
     CacheMiddleware,
     etag_matches,
 )
 from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
 from .store import Entry, ResponseStore, body_etag
-from .versions import names_for, read_on
+from .versions import names_for, path_name, read_on
 
 # Headers that belong to one response, not to the stored representation.
 _UNSTORED_HEADERS = frozenset(
@@ -137,6 +138,12 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         versions=render.versions,
     )
     rule = request.url_rule.rule if request.url_rule is not None else None
+    if store.available() and not _claim(middleware, key, entry):
+        # Another render stored this URL's entry since this one read its
+        # versions, or a write changed them: this one is answered, never stored.
+        request.environ[RESULT_ENVIRON] = "superseded"
+        response.headers["ETag"] = entry.etag
+        return mark_dynamic(response)
     # Holding the render lock, the backend took a write a moment ago: the
     # answer goes first, and its other encodings, its storing and the lock
     # (which the requests waiting for this render wait on) come after it.
@@ -164,6 +171,26 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         request.environ.pop(HOLDING_ENVIRON, None)
         response.call_on_close(functools.partial(_store, store, key, entry, rule, holding=True))
     return response
+
+
+def _claim(middleware: CacheMiddleware, key: str, entry: Entry) -> bool:
+    """Claim the next version of ``key``'s path for ``entry``, which then records it.
+
+    One render of all those that read one version claims it (the database
+    decides), so one generation is stored per change, and every worker's copy
+    of the one before stops being current at once. It is claimed before the
+    MISS is answered, so no client sees the older generation after this one.
+    A regeneration claims only from the version of the stale entry it replaces.
+    """
+    name = path_name(key)
+    seen = entry.versions[name]
+    replacing = request.environ.get(REPLACES_ENVIRON)
+    if replacing is not None and replacing != seen:
+        return False
+    if not middleware.claim(name, seen):
+        return False
+    entry.versions[name] = seen + 1
+    return True
 
 
 def _store(

@@ -312,13 +312,10 @@ class ResponseStore:
         try:
             self._check_up()
             if self.lock_dir is None:
-                if self.backend.add("lock:" + key, expires, timeout=self.lock_seconds):
-                    return True
-                held = self.backend.get("lock:" + key)
-                if isinstance(held, float | int) and held > self.clock():
-                    return False
-                self.backend.set("lock:" + key, expires, timeout=self.lock_seconds)
-                return True
+                # The backend's own expiry frees the lock of a worker that died:
+                # ``add`` alone decides (Redis's SET NX). Taking it over when it
+                # looked expired let two workers hold it, and render twice.
+                return bool(self.backend.add("lock:" + key, expires, timeout=self.lock_seconds))
             self.lock_dir.mkdir(parents=True, exist_ok=True)
             path = self._lock_path(key)
             if self._create_lock(path, expires):

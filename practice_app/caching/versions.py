@@ -21,13 +21,13 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.elements import ClauseElement
 
-from ..extensions import db, write_intent
+from ..extensions import db, write_intent, writing
 from ..models import CacheVersion
 from ..statements import Prepared
 
@@ -35,9 +35,14 @@ from ..statements import Prepared
 ALL = "all"
 
 
+def path_name(path: str) -> str:
+    """The name of ``path``'s version: bumped by writes that change it, and by each entry stored."""
+    return "path:" + path
+
+
 def names_for(path: str, tags: Iterable[str]) -> tuple[str, ...]:
     """The names a stored response of ``path`` with these tags depends on."""
-    return (ALL, "path:" + path, *("tag:" + tag for tag in tags))
+    return (ALL, path_name(path), *("tag:" + tag for tag in tags))
 
 
 def _versions_of(count: int, _dialect: Dialect) -> ClauseElement:
@@ -109,6 +114,44 @@ class VersionReader:
             self._local.connection = None
             connection.invalidate()
             raise
+
+    def claim(self, name: str, seen: int) -> bool:
+        """Move ``name`` from version ``seen`` to the next, if it is still ``seen``: True if so.
+
+        A render claims its path's next version before its entry is stored,
+        so that of all the renders that read one version (after an expiry, or
+        a flush of the store that took the render lock with it), one alone
+        stores its entry, and every worker's copy of the entry before it stops
+        being current. One statement in autocommit: the database decides.
+        """
+        connection = self._connection()
+        shape, values = (
+            ("insert", {"name": name}) if seen == 0 else ("update", {"name": name, "seen": seen})
+        )
+        try:
+            with writing():
+                statement = Prepared.of(_claim, shape, self.engine.dialect)
+                return statement.affected(connection, values) == 1
+        except Exception:
+            self._local.connection = None
+            connection.invalidate()
+            raise
+
+
+def _claim(shape: str, dialect: Dialect) -> ClauseElement:
+    """Version 1 of a name that has none (``insert``), or ``:seen + 1`` if it is ``:seen``."""
+    if shape == "insert":
+        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+        return (
+            insert(CacheVersion)
+            .values(name=bindparam("name"), version=1)
+            .on_conflict_do_nothing(index_elements=[CacheVersion.name])
+        )
+    return (
+        update(CacheVersion)
+        .where(CacheVersion.name == bindparam("name"), CacheVersion.version == bindparam("seen"))
+        .values(version=CacheVersion.version + 1)
+    )
 
 
 def _upsert(_shape: None, dialect: Dialect) -> ClauseElement:
