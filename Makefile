@@ -6,9 +6,11 @@ BIN := $(VENV)/bin
 # test tools on top of it, installed only for the targets that use them.
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+# And the documentation site's tools (MkDocs, Material), for `make docs`.
+DOCS_STAMP := $(VENV)/.installed-docs
 FLASK := $(BIN)/flask --app practice_app
 
-.PHONY: run test lint typecheck pytest pytest-sqlite pytest-postgres-redis system-deps bench bench-growth load clean
+.PHONY: run test test-fast lint typecheck pytest pytest-sqlite pytest-postgres-redis system-deps bench bench-growth load docs clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,10 @@ $(RUN_STAMP): pyproject.toml
 $(TEST_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q --group test
 	touch $(TEST_STAMP)
+
+$(DOCS_STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q --group docs
+	touch $(DOCS_STAMP)
 
 ## run: install (no test tools), migrate, seed an empty catalogue, serve on http://127.0.0.1:8000
 run: $(RUN_STAMP)
@@ -46,7 +52,7 @@ typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # The whole suite runs twice, side by side: on the embedded defaults (SQLite, the
-# file cache) and on PostgreSQL + Redis (PRACTICE_TEST_BACKEND, tests/backends.py:
+# file cache) and on PostgreSQL + Redis (PRACTICE_TEST_BACKEND, tests/support/backends.py:
 # one cluster and one redis-server per xdist worker, started by the tests). Each
 # run on two xdist workers; loadscope keeps a module's tests, and so its gunicorn,
 # on one worker. Each run's output is printed whole when it ends.
@@ -62,20 +68,29 @@ pytest-sqlite: $(TEST_STAMP) system-deps
 pytest-postgres-redis: $(TEST_STAMP) system-deps
 	PRACTICE_TEST_BACKEND=postgres-redis $(BIN)/pytest $(PYTEST_ARGS)
 
-## test: ruff, mypy and the whole pytest suite twice (unit, end-to-end against gunicorn, browser)
-test: lint typecheck pytest
+## docs: the documentation site (docs/, mkdocs.yml) built into site/; --strict fails on a broken link
+# (not --quiet: it hides the warnings --strict counts, and a broken link would pass)
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
-## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see bench/README.md)
+## test: ruff, mypy, the docs site and the whole pytest suite twice (unit, end-to-end against gunicorn, browser)
+test: lint typecheck docs pytest
+
+## test-fast: the unit tests alone (tests/unit: the test client, no server), on SQLite, in under a minute
+test-fast: $(TEST_STAMP)
+	PRACTICE_TEST_BACKEND=sqlite $(BIN)/pytest -n 2 -q tests/unit
+
+## bench: wrk against gunicorn, a cache hit against a raw WSGI app (see docs/benchmarks.md)
 bench: $(TEST_STAMP)
 	$(BIN)/python bench/run.py
 
-## bench-growth: search, cold list, hit vs raw at 1k/10k/100k problems, SQLite and PostgreSQL + Redis, POST CPU, bursts, Next.js (bench/README.md)
+## bench-growth: search, cold list, hit vs raw at 1k/10k/100k problems, SQLite and PostgreSQL + Redis, POST CPU, bursts, Next.js (docs/benchmarks.md)
 bench-growth: $(TEST_STAMP) system-deps
 	$(BIN)/python bench/growth.py
 
-## load: wrk's mix of reads, searches, writes and deletes at 64 connections for 60 s (see bench/README.md)
+## load: wrk's mix of reads, searches, writes and deletes at 64 connections for 60 s (see docs/benchmarks.md)
 load: $(RUN_STAMP)
 	$(BIN)/python bench/load.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -10,7 +10,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 # trickling their headers stopped every worker). gthread reads a request with
 # blocking reads and no timeout, so each such client holds its thread until
 # its request is in: workers x threads of them (40 on two CPUs) stop the app,
-# hence nginx in front in production (README, "Slow clients and the proxy").
+# hence nginx in front in production (docs/operations.md, "Slow clients and the proxy").
 # Not gevent: SQLite's calls and its busy wait would block a worker's every
 # greenlet, and the cache's per-thread connections would become per-greenlet.
 worker_class = "gthread"

@@ -20,10 +20,10 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 # The tests' own (no pytest there), and the scripts import them from here.
-from tests.processes import BIN as BIN
-from tests.processes import ROOT as ROOT
-from tests.processes import free_port as free_port
-from tests.processes import run_flask
+from tests.support.processes import BIN as BIN
+from tests.support.processes import ROOT as ROOT
+from tests.support.processes import free_port as free_port
+from tests.support.processes import run_flask
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:

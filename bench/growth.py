@@ -13,9 +13,10 @@ WSGI app serving the same bytes under the same gunicorn (wrk ``-t1 -c32``),
 and the workers' memory. At 1,000 problems it also measures the workers' CPU
 per ``POST /api/problems``, the renders a burst of 64 concurrent GETs makes
 after a write (the miss counter of ``/metrics``), and, on SQLite, search,
-whoami and the list against the Next.js 14 reference
-(``../shared/nextjs-ref``) serving the very same problems. It prints Markdown
-tables and writes them to bench/results/growth.md. bench/README.md explains
+whoami and the list against a Next.js 14 app doing the same routes
+(``--next-ref PATH``: its folder, with package.json and package-lock.json)
+serving the very same problems; without it, it says Next.js was not measured. It prints Markdown
+tables and writes them to bench/results/growth.md. docs/benchmarks.md explains
 the rows.
 """
 
@@ -72,11 +73,10 @@ from bench.run import (  # noqa: E402
     WrkResult,
     write_capture,
 )
-from tests import backends  # noqa: E402
-from tests.pg import postgres_cluster  # noqa: E402
+from tests.support import backends  # noqa: E402
+from tests.support.pg import postgres_cluster  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "growth.md"
-NEXT_SOURCE = ROOT.parent / "shared" / "nextjs-ref"
 NEXT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "practice-bench"
 LIST = "/api/problems"
 WHOAMI = "/api/whoami"
@@ -110,6 +110,7 @@ class Settings:
     bursts: int
     burst_size: int
     next: bool
+    next_ref: Path | None
 
 
 # -- the data -------------------------------------------------------------------------
@@ -211,7 +212,7 @@ def insert_problems(url: str, catalogue: Catalogue, start: int, stop: int) -> fl
 
 @contextlib.contextmanager
 def postgres() -> Iterator[tuple[str, int]]:
-    """The tests' throw-away cluster (tests/pg.py, nothing waiting for the disk) on a free port.
+    """The tests' throw-away cluster (tests/support/pg.py, no waiting for the disk) on a free port.
 
     Yields its URL without a database name, and the postmaster's pid.
     """
@@ -236,7 +237,7 @@ def postgres_cpu_seconds(postmaster: int) -> float:
 
 
 def redis_server(folder: Path) -> contextlib.AbstractContextManager[str]:
-    """The tests' throw-away redis-server (tests/backends.py) on a free port; yields its URL."""
+    """The tests' throw-away redis-server (tests/support/backends.py) on a free port: its URL."""
     return backends.redis_server(free_port(), folder)
 
 
@@ -675,24 +676,24 @@ def next_query(catalogue: Catalogue, size: int) -> tuple[str, int]:
     return best[1], best[0]
 
 
-def prepare_next(list_body: bytes, folder: Path) -> tuple[Path, dict[str, str]] | str:
-    """A copy of ../shared/nextjs-ref with its packages and a build seeded from ``list_body``.
+def prepare_next(list_body: bytes, source: Path | None) -> tuple[Path, dict[str, str]] | str:
+    """A copy of the Next.js app at ``source``, with its packages and a build of ``list_body``.
 
     Kept under ~/.cache/practice-bench (npm ci once; one build per data), so a
     second run starts at once. Returns its folder and environment, or why not.
     """
     if shutil.which("node") is None or shutil.which("npm") is None:
         return "node and npm are not installed"
-    if not (NEXT_SOURCE / "package.json").is_file():
-        return f"{NEXT_SOURCE} is missing"
-    lock = (NEXT_SOURCE / "package-lock.json").read_bytes()
+    if source is None:
+        return "no Next.js app given (--next-ref PATH, or PRACTICE_NEXT_REF)"
+    if not (source / "package.json").is_file():
+        return f"{source} has no package.json"
+    lock = (source / "package-lock.json").read_bytes()
     directory = NEXT_CACHE / f"nextjs-ref-{hashlib.sha256(lock).hexdigest()[:12]}"
     if not (directory / "node_modules" / "next" / "package.json").is_file():
         print(f"Next.js: copying the reference to {directory} and npm ci ...", flush=True)
         shutil.rmtree(directory, ignore_errors=True)
-        shutil.copytree(
-            NEXT_SOURCE, directory, ignore=shutil.ignore_patterns("node_modules", ".next*")
-        )
+        shutil.copytree(source, directory, ignore=shutil.ignore_patterns("node_modules", ".next*"))
         for path in [directory, *directory.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o200)
         done = subprocess.run(
@@ -732,7 +733,7 @@ def prepare_next(list_body: bytes, folder: Path) -> tuple[Path, dict[str, str]] 
 def compare_next(ours: Server, settings: Settings, folder: Path, state: dict[str, Any]) -> None:
     """Search, whoami and the list, ours against Next.js on the same data, interleaved."""
     _status, _headers, list_body = call(ours.port, "GET", LIST)
-    prepared = prepare_next(list_body, folder)
+    prepared = prepare_next(list_body, settings.next_ref)
     if isinstance(prepared, str):
         state["error"] = prepared
         print(f"Next.js: not compared: {prepared}", file=sys.stderr, flush=True)
@@ -891,7 +892,7 @@ def report(
     else:
         rows = state["rows"]
         lines += [
-            f"Next.js {state['next_version']} (`next start` of `../shared/nextjs-ref`, "
+            f"Next.js {state['next_version']} (`next start` of the app `--next-ref` names, "
             "seeded with our `GET /api/problems` body). Search is "
             f"`q={state['query']}`: {rows[0]} rows from us, {rows[1]} from Next "
             f"(bodies {'identical' if state['same_search'] else '**different**'} but our final "
@@ -1018,6 +1019,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bursts", type=int, default=8, help="bursts of GETs after a PATCH")
     parser.add_argument("--burst-size", type=int, default=64, help="concurrent GETs per burst")
     parser.add_argument("--no-next", dest="next", action="store_false", help="skip Next.js")
+    parser.add_argument(
+        "--next-ref",
+        type=Path,
+        default=os.environ.get("PRACTICE_NEXT_REF") or None,
+        help="folder of the Next.js 14 app to measure against (default: $PRACTICE_NEXT_REF; "
+        "none: Next.js is not measured, and the report says so)",
+    )
     args = parser.parse_args(argv)
     settings = Settings(
         **{

@@ -10,7 +10,7 @@ for 60 s. It then checks that every status was one the request could expect,
 that wrk saw no socket error, that the server's log has no "database is
 locked", and that each worker's resident memory at the end is within 10% of
 what it was at 20 s. It prints a Markdown report, writes it to
-bench/results/load.md, and exits 1 if a check failed. bench/README.md
+bench/results/load.md, and exits 1 if a check failed. docs/benchmarks.md
 explains it.
 """
 

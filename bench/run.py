@@ -8,7 +8,7 @@ drives them with wrk in interleaved rounds, counts the workers' CPU time per
 request, times the miss path with sequential requests, times the hit path
 in-process, measures the workers' memory and, with ``--py-spy``, samples one
 worker of each. It prints a Markdown report and writes it to
-bench/results/latest.md. bench/README.md explains the rows.
+bench/results/latest.md. docs/benchmarks.md explains the rows.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ paged), and prepared once (:mod:`statements`): no ORM objects, no
 marshmallow, no statement built per request.
 
 Every matching rule is :mod:`search`'s; the document is ``ProblemOut``'s
-shape, field for field (``tests/test_documents.py`` checks both).
+shape, field for field (``tests/unit/test_documents.py`` checks both).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -64,13 +65,12 @@ api = Api()
 
 # True inside ``writing()``: the transactions begun there are writers'.
 write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write_intent", default=False)
-# On SQLite, the threads of one process write one at a time (see ``writing``).
-_sqlite_writer = threading.RLock()
-_serialize_writers = False
+# On SQLite, the threads of one process write one at a time, per engine (see ``writing``).
+_writer_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 @contextlib.contextmanager
-def writing() -> Iterator[None]:
+def writing(engine: Engine | None = None) -> Iterator[None]:
     """Make the transactions begun inside the block writers': on SQLite, ``BEGIN IMMEDIATE``.
 
     Only the transaction that writes takes SQLite's one write lock, and only
@@ -79,16 +79,18 @@ def writing() -> Iterator[None]:
     SQLite the threads of a worker also take turns here first, so only one
     writer per process waits on the database's lock (with gthread's threads,
     forty of them busy-waiting made the holder, which shares its process's
-    interpreter lock with its waiters, slow to finish).
+    interpreter lock with its waiters, slow to finish). ``engine``: the app's
+    (``db.engine``) unless given; an engine of another database takes no turn.
     """
-    held = _sqlite_writer.acquire() if _serialize_writers else False
+    lock = _writer_locks.get(engine if engine is not None else db.engine)
+    held = lock.acquire() if lock is not None else False
     reset = write_intent.set(True)
     try:
         yield
     finally:
         write_intent.reset(reset)
-        if held:
-            _sqlite_writer.release()
+        if held and lock is not None:
+            lock.release()
 
 
 def init_sqlite(app: Flask) -> None:
@@ -115,11 +117,10 @@ def init_sqlite(app: Flask) -> None:
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
-    global _serialize_writers
     with app.app_context():
         engine: Engine = db.engine
         if engine.dialect.name != "sqlite":
             return
-        _serialize_writers = True
+        _writer_locks.setdefault(engine, threading.RLock())
         event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", on_begin)

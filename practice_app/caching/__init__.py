@@ -46,6 +46,7 @@ from .invalidation import (
     invalidate_all,
     invalidate_problem,
     invalidate_tag,
+    listen_for_commits,
     revalidate,
 )
 from .middleware import CacheMiddleware, SubResponse, resolve, subrequest
@@ -169,5 +170,7 @@ def init_app(app: Flask) -> None:
         middleware.rendered(request.environ)
 
     app.session_interface = SessionInterface()
+    # SQLAlchemy's Session events, registered once per process whatever the apps.
     listen_for_renders()
+    listen_for_commits()
     app.wsgi_app = middleware  # type: ignore[method-assign]

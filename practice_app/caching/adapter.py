@@ -1,6 +1,6 @@
 """The caching package's only reaches into Flask's private parts, in one place.
 
-Each function names what it needs and why; ``tests/test_caching_adapter.py``
+Each function names what it needs and why; ``tests/unit/test_caching_adapter.py``
 checks them against the installed Flask, so an upgrade that moves them fails
 there, not in production.
 """

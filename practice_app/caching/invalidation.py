@@ -81,8 +81,11 @@ def _forgotten(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-event.listen(Session, "after_commit", _counted)
-event.listen(Session, "after_rollback", _forgotten)
+def listen_for_commits() -> None:
+    """Count invalidations when their write commits, forget them if it rolls back (once)."""
+    if not event.contains(Session, "after_commit", _counted):
+        event.listen(Session, "after_commit", _counted)
+        event.listen(Session, "after_rollback", _forgotten)
 
 
 def declared_tags() -> frozenset[str]:

@@ -129,7 +129,7 @@ class VersionReader:
             ("insert", {"name": name}) if seen == 0 else ("update", {"name": name, "seen": seen})
         )
         try:
-            with writing():
+            with writing(self.engine):
                 statement = Prepared.of(_claim, shape, self.engine.dialect)
                 return statement.affected(connection, values) == 1
         except Exception:
