@@ -14,10 +14,12 @@ shape, field for field (``tests/unit/test_documents.py`` checks both).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, text
@@ -241,16 +243,36 @@ def search_shape(
     return Shape(match, bool(difficulty), bool(tag), paged=True), values
 
 
-def search(
-    query: str,
-    *,
-    difficulty: str | None = None,
-    tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    ids_only: bool = False,
-) -> Search:
-    """One page of the problems whose name contains ``query`` in any case, by id, and the total.
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search of the catalogue, as every layer passes it on: the API, the pages, services.
+
+    ``text`` is what the name must contain (in any case, compared by its key);
+    ``difficulty`` and ``tag`` filter (None: any); ``limit`` and ``offset``
+    page by id. A ``limit`` of 0 asks for the total alone.
+    """
+
+    text: str
+    difficulty: str | None = None
+    tag: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+    def page(self, limit: int, offset: int) -> SearchQuery:
+        """The same search, another page."""
+        return dataclasses.replace(self, limit=limit, offset=offset)
+
+    def filters(self) -> dict[str, Any]:
+        """The filters that are set, by their query-string names."""
+        return {
+            name: value
+            for name, value in (("difficulty", self.difficulty), ("tag", self.tag))
+            if value
+        }
+
+
+def search(query: SearchQuery, *, ids_only: bool = False) -> Search:
+    """One page of the problems whose name contains ``query.text``, in any case, and the total.
 
     With ``ids_only``, each row is a problem's id and the total, not its document.
 
@@ -258,35 +280,29 @@ def search(
     every character of the query taken literally (``%``, ``_``, quotes), on
     an index (:mod:`search`). A NUL in the query or tag is a MalformedRequest.
     """
-    if "\x00" in query or (tag is not None and "\x00" in tag):
+    if "\x00" in query.text or (query.tag is not None and "\x00" in query.tag):
         raise MalformedRequest(NUL_REFUSED)
     connection = db.session.connection()
     dialect = connection.dialect
-    shape, values = search_shape(query, dialect, difficulty=difficulty, tag=tag)
+    shape, values = search_shape(query.text, dialect, difficulty=query.difficulty, tag=query.tag)
     shape = shape._replace(ids_only=ids_only)
-    values.update(limit=limit, offset=offset)
+    values.update(limit=query.limit, offset=query.offset)
     if shape.match == LIKE:
         connection.exec_driver_sql(PREFER_TRIGRAMS)
-    rows = Prepared.of(page_statement, shape, dialect).rows(connection, values) if limit > 0 else []
+    paged = query.limit > 0
+    rows = Prepared.of(page_statement, shape, dialect).rows(connection, values) if paged else []
     if rows:
         total = int(rows[0][-1])
-    elif offset == 0 and limit > 0:
+    elif query.offset == 0 and paged:
         total = 0
     else:
         total = int(Prepared.of(_count, shape, dialect).rows(connection, values)[0][0])
     return Search(rows, total)
 
 
-def search_documents(
-    query: str,
-    *,
-    difficulty: str | None = None,
-    tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[dict[str, Any]], int]:
+def search_documents(query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
     """:func:`search`, the page as the API's documents."""
-    found = search(query, difficulty=difficulty, tag=tag, limit=limit, offset=offset)
+    found = search(query)
     connection = db.session.connection()
     tag_rows = _tags_of(connection, found.ids) if found.rows else []
     return _documents(found.rows, tag_rows), found.total

@@ -198,12 +198,13 @@ class ProblemSearch(MethodView):
 
         Sends ``X-Total-Count``, and ``Link: <...>; rel="next"`` when more remain.
         """
-        problems, total = documents.search_documents(q, limit=limit, offset=offset, **filters)
+        query = documents.SearchQuery(q, limit=limit, offset=offset, **filters)
+        problems, total = documents.search_documents(query)
         response = current_app.json.response(problems)
         response.headers["X-Total-Count"] = str(total)
         if offset + len(problems) < total:
             following = url_for(
-                "api.problem_search", q=q, limit=limit, offset=offset + limit, **filters
+                "api.problem_search", q=q, limit=limit, offset=offset + limit, **query.filters()
             )
             response.headers["Link"] = f'<{following}>; rel="next"'
         return response

@@ -22,6 +22,8 @@ One module a job:
     The miss path, inside Flask: run the view, observe it, store the result.
 ``invalidation``
     What services call before they commit.
+``wsgi``
+    Plain WSGI helpers: a GET made inside the app, a body closed as a server does.
 ``adapter``
     The only reaches into Flask's private attributes.
 """
@@ -49,7 +51,7 @@ from .invalidation import (
     listen_for_commits,
     revalidate,
 )
-from .middleware import CacheMiddleware, SubResponse, resolve, subrequest
+from .middleware import CacheMiddleware, resolve
 from .policy import (
     DYNAMIC_CACHE_CONTROL,
     SHARED_CACHE_CONTROL,
@@ -64,6 +66,7 @@ from .render import SessionInterface, dispatch, listen_for_renders, mark_dynamic
 from .store import Entry, ResponseStore, body_etag
 from .tracking import TrackingRequest
 from .versions import VersionReader
+from .wsgi import SubResponse, subrequest
 
 __all__ = [
     "DYNAMIC_CACHE_CONTROL",

@@ -11,12 +11,11 @@ served only while the database holds the versions it was rendered under.
 from __future__ import annotations
 
 import functools
-import io
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -31,6 +30,7 @@ from ..compression import add_vary, choose, variant_etag
 from .policy import policy_for, shared_cache_control
 from .store import Entry, Fixed, ResponseStore
 from .versions import VersionReader, is_current, path_name
+from .wsgi import OnClose, closing, inner_environ
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class CacheMiddleware:
         body = self._serve(environ, start_response, entry, "STALE", now)
         if self.store.try_lock(target.key):
             regenerate = functools.partial(self._regenerate, environ, target.key, entry)
-            return _OnClose(body, regenerate)
+            return OnClose(body, regenerate)
         return body
 
     def _wait_or_render(self, key: str) -> tuple[Entry | None, bool]:
@@ -313,7 +313,7 @@ class CacheMiddleware:
         there is nothing to do. The render itself stores only if it claims
         the version after ``stale``'s (``render._claim``).
         """
-        fresh = _inner_environ(environ, key)
+        fresh = inner_environ(environ, key)
         fresh[REGENERATE_ENVIRON] = True
         fresh[KEY_ENVIRON] = key
         fresh[REPLACES_ENVIRON] = stale.versions.get(path_name(key), 0)
@@ -321,7 +321,7 @@ class CacheMiddleware:
             now = self._versions(stale.versions)
             if now is None or not is_current(stale.versions, now):
                 return
-            for _chunk in _closing(self.wsgi_app(fresh, lambda *_args, **_kw: None)):
+            for _chunk in closing(self.wsgi_app(fresh, lambda *_args, **_kw: None)):
                 pass
         except Exception:
             log.exception("regenerating %s failed", key)
@@ -348,91 +348,3 @@ def _redirect(
         [("Location", location), ("Content-Length", "0"), ("Cache-Control", "no-cache")],
     )
     return []
-
-
-_COPIED = (
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "SERVER_PROTOCOL",
-    "SCRIPT_NAME",
-    "HTTP_HOST",
-    "wsgi.url_scheme",
-    "wsgi.version",
-    "wsgi.errors",
-    "wsgi.multithread",
-    "wsgi.multiprocess",
-    "wsgi.run_once",
-)
-
-
-def _inner_environ(outer: dict[str, Any], path: str) -> dict[str, Any]:
-    """A plain GET of ``path`` on the same host: no query string, headers or cookies."""
-    inner = {name: outer[name] for name in _COPIED if name in outer}
-    inner.update(
-        {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(),
-        }
-    )
-    return inner
-
-
-def _closing(result: Iterable[bytes]) -> Iterator[bytes]:
-    """Iterate a WSGI body and close it, as a server does (which runs its close hooks)."""
-    try:
-        yield from result
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-
-
-class _OnClose:
-    """A WSGI body that runs ``callback`` once the server has sent it and closes it."""
-
-    def __init__(self, body: Iterable[bytes], callback: Callable[[], None]) -> None:
-        self.body = body
-        self.callback = callback
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.body)
-
-    def close(self) -> None:
-        try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self.callback()
-
-
-@dataclass
-class SubResponse:
-    """What a GET made inside the app answered."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-
-def subrequest(app: Flask, environ: dict[str, Any], path: str) -> SubResponse:
-    """GET ``path`` through the whole app, cache included, as a plain client on this host would.
-
-    The body is read and closed as a WSGI server does, so what runs on close
-    (a stale entry's regeneration, and its lock's release) runs.
-    """
-    captured: dict[str, Any] = {}
-
-    def start_response(status: str, headers: list[tuple[str, str]], *_exc: Any) -> Any:
-        captured["status"] = int(status.split(" ", 1)[0])
-        captured["headers"] = dict(headers)
-        return None
-
-    inner = _inner_environ(environ, path)
-    inner["HTTP_ACCEPT"] = "application/json"
-    wsgi_app: Callable[..., Iterable[bytes]] = app.wsgi_app
-    body = b"".join(_closing(wsgi_app(inner, start_response)))
-    return SubResponse(captured["status"], captured["headers"], body)

@@ -49,18 +49,9 @@ def get_problem(raw_id: str | int) -> Problem:
     return problem
 
 
-def search_problems(
-    query: str,
-    *,
-    difficulty: str | None = None,
-    tag: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[Problem], int]:
+def search_problems(query: documents.SearchQuery) -> tuple[list[Problem], int]:
     """:func:`documents.search`, the page as Problem objects (for the pages' templates)."""
-    found = documents.search(
-        query, difficulty=difficulty, tag=tag, limit=limit, offset=offset, ids_only=True
-    )
+    found = documents.search(query, ids_only=True)
     if not found.rows:
         return [], found.total
     page = db.session.scalars(select(Problem).where(Problem.id.in_(found.ids)).order_by(Problem.id))

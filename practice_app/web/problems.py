@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import services
+from ..documents import SearchQuery
 from ..errors import FieldErrors, ValueTaken
 from ..models import DIFFICULTIES, Problem
 from .blueprint import bp
@@ -52,22 +53,18 @@ def _problem_data(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _newest_first(
-    q: str, *, difficulty: str | None, tag: str | None, limit: int, offset: int
-) -> tuple[list[Problem], int]:
+def _newest_first(query: SearchQuery) -> tuple[list[Problem], int]:
     """One page of the search, newest problem first (so a problem just made is on page 1).
 
     ``services.search_problems`` pages in id order, as the API does; the
     same page counted from the end, reversed, is the newest-first page.
     """
-    _, total = services.search_problems(q, difficulty=difficulty, tag=tag, limit=0)
-    end = total - offset
+    _, total = services.search_problems(query.page(limit=0, offset=0))
+    end = total - query.offset
     if end <= 0:
         return [], total
-    start = max(0, end - limit)
-    problems, total = services.search_problems(
-        q, difficulty=difficulty, tag=tag, limit=end - start, offset=start
-    )
+    start = max(0, end - query.limit)
+    problems, total = services.search_problems(query.page(limit=end - start, offset=start))
     return problems[::-1], total
 
 
@@ -87,9 +84,8 @@ def problem_list() -> Any:
     tag = request.args.get("tag", "").strip().lower()[:30]
     limit = int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = int_arg("offset", 0, 0, 2**31)
-    problems, total = _newest_first(
-        q, difficulty=difficulty or None, tag=tag or None, limit=limit, offset=offset
-    )
+    query = SearchQuery(q, difficulty or None, tag or None, limit=limit, offset=offset)
+    problems, total = _newest_first(query)
     filters: dict[str, Any] = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
     if limit != PAGE_SIZE:
         filters["limit"] = str(limit)

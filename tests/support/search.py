@@ -63,10 +63,13 @@ def check(app: Flask, author_id: int, catalogue: list[str], query: str, offset: 
     load(app, author_id, catalogue)
     expected = plain_rule(app, query)
     with app.app_context():
-        page, total = services.search_problems(query, limit=3, offset=offset)
+        search = documents.SearchQuery(query, limit=3, offset=offset)
+        page, total = services.search_problems(search)
         assert total == len(expected), (catalogue, query)
         assert [p.id for p in page] == expected[offset : offset + 3], (catalogue, query)
-        sent, sent_total = documents.search_documents(query, limit=3, offset=offset)
+        sent, sent_total = documents.search_documents(
+            documents.SearchQuery(query, limit=3, offset=offset)
+        )
         assert (sent_total, [d["id"] for d in sent]) == (total, [p.id for p in page])
         # The pieces of 1-2 characters are those of every key, no more, no fewer.
         pieces = set(db.session.execute(select(ProblemGram.gram, ProblemGram.problem_id)))

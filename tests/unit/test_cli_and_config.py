@@ -16,7 +16,8 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from practice_app import create_app, documents
-from practice_app.config import RULES, ConfigError, Defaults, check_config
+from practice_app.config import Defaults
+from practice_app.config_checks import RULES, ConfigError, check_config
 from practice_app.extensions import db
 from practice_app.models import Problem
 

@@ -30,8 +30,9 @@ def test_documents_are_what_marshmallow_would_send(
         )
         assert documents.list_documents() == expected
         assert [list(doc) for doc in documents.list_documents()] == [list(e) for e in expected]
-        page, total = documents.search_documents("o", limit=1, offset=1)
-        objects, same_total = services.search_problems("o", limit=1, offset=1)
+        query = documents.SearchQuery("o", limit=1, offset=1)
+        page, total = documents.search_documents(query)
+        objects, same_total = services.search_problems(query)
         assert (page, total) == (ProblemOut(many=True).dump(objects), same_total)
         db.session.rollback()
 
