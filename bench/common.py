@@ -1,14 +1,16 @@
-"""What the benchmarks share: the project's CLI, servers started and stopped, their workers.
+"""What the benchmarks share: the project's CLI, servers started, asked and stopped, their workers.
 
 ``bench/run.py``, ``bench/growth.py`` and ``bench/load.py`` each serve the
-app with gunicorn (and growth Next.js too), wait for it to answer, stop it
-afterwards, and read its workers' memory and CPU: one way, here.
+app with gunicorn (and growth Next.js too), wait for it to answer, send it
+requests, stop it afterwards, and read its workers' memory and CPU: one way, here.
+The CLI and free ports themselves are ``devservers/``'s, the tests' too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import platform
 import signal
@@ -16,14 +18,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.client import HTTPConnection
+from http.client import HTTPConnection, HTTPMessage
 from pathlib import Path
+from typing import Any
 
-# The tests' own (no pytest there), and the scripts import them from here.
-from tests.support.processes import BIN as BIN
-from tests.support.processes import ROOT as ROOT
-from tests.support.processes import free_port as free_port
-from tests.support.processes import run_flask
+from devservers.processes import BIN, ROOT, free_port, run_flask
 
 
 def flask(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
@@ -45,14 +44,40 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
 
 
-def answers(port: int, path: str) -> None:
-    """GET ``path``; an OSError while nothing listens or answers yet."""
-    conn = HTTPConnection("127.0.0.1", port, timeout=30)
+def call(
+    port: int,
+    method: str,
+    path: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 120,
+    kept: HTTPConnection | None = None,
+) -> tuple[int, HTTPMessage, bytes]:
+    """One request, on a new connection closed after it, or on ``kept`` (left open).
+
+    ``body``, if given, is sent as JSON. Returns the status, the headers (every
+    one, in order; ``get`` ignores case) and the body.
+    """
+    conn = kept or HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", path)
-        conn.getresponse().read()
+        sent = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=sent)
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
     finally:
-        conn.close()
+        if kept is None:
+            conn.close()
+
+
+def timed(port: int, method: str, path: str, **kwargs: Any) -> tuple[float, int, HTTPMessage]:
+    """Milliseconds of one request (``call``'s arguments), its status and headers."""
+    started = time.perf_counter()
+    status, headers, _body = call(port, method, path, **kwargs)
+    return (time.perf_counter() - started) * 1000, status, headers
 
 
 @contextlib.contextmanager
@@ -96,7 +121,7 @@ def serve(
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited:\n{server.log_tail()}")
             try:
-                answers(port, ready_path)
+                call(port, "GET", ready_path, timeout=30)
                 break
             except OSError:
                 if time.monotonic() > deadline:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import os
 import platform
 import re
@@ -30,14 +31,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.client import HTTPConnection
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.common import flask, gunicorn, load_text, worker_rss  # noqa: E402
+from bench.common import call, flask, gunicorn, load_text, worker_rss  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "load.md"
 SCRIPT = ROOT / "bench" / "load.lua"
@@ -72,17 +73,6 @@ class Samples:
     """Each worker's RSS (MiB) by second of the run."""
 
     by_second: dict[int, dict[int, float]] = field(default_factory=dict)
-
-
-def get(port: int, path: str) -> int:
-    conn = HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
 
 
 def gunicorn_settings(env: dict[str, str]) -> tuple[int, int]:
@@ -244,19 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-def get_json_list(port: int) -> list[object]:
-    import json
-
-    conn = HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", "/api/problems")
-        return list(json.loads(conn.getresponse().read()))
-    finally:
-        conn.close()
+def get_json_list(port: int) -> list[dict[str, Any]]:
+    _status, _headers, body = call(port, "GET", "/api/problems", timeout=30)
+    return list(json.loads(body))
 
 
 def get_max_id(port: int) -> int:
-    return max(int(problem["id"]) for problem in get_json_list(port))  # type: ignore[index]
+    return max(int(problem["id"]) for problem in get_json_list(port))
 
 
 def make_report(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.backends import redis_server
-from tests.support.pg import Postgres, postgres_cluster
-from tests.support.processes import free_port
+from devservers.postgres import Postgres, postgres_cluster
+from devservers.processes import free_port
+from devservers.redis import redis_server
 from tests.support.servers import LiveServer, stop_server
 
 
@@ -25,7 +25,7 @@ def servers() -> Iterator[list[LiveServer]]:
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    """A PostgreSQL cluster of its own for one test module, on a free port (support/pg.py)."""
+    """A PostgreSQL cluster of its own for one test module, on a free port (devservers/)."""
     with postgres_cluster(free_port()) as cluster:
         yield cluster
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.support.processes import BIN
+from devservers.processes import BIN
 from tests.support.servers import LiveServer
 
 

@@ -20,11 +20,11 @@ import pytest
 import redis
 import requests
 
-from tests.support.backends import start_redis
+from devservers.postgres import postgres_cluster
+from devservers.processes import free_port
+from devservers.redis import start_redis
 from tests.support.full_disk import FLAG
 from tests.support.http import create_token
-from tests.support.pg import postgres_cluster
-from tests.support.processes import free_port
 from tests.support.servers import LiveServer, serving
 from tests.support.workers import LOGGED, miss_then_hits, read_everywhere
 

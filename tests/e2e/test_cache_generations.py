@@ -18,8 +18,8 @@ import pytest
 import redis
 import requests
 
-from tests.support.backends import redis_server
-from tests.support.processes import free_port
+from devservers.processes import free_port
+from devservers.redis import redis_server
 from tests.support.servers import LiveServer, start_server, worker_pids
 from tests.support.workers import LOGGED
 
@@ -110,7 +110,13 @@ def test_an_expired_entry_is_regenerated_once_for_every_worker_of_two_instances(
     generations = len({answer.now for answer in seen})
     # One per expiry at most (the period may also run out while the readers read).
     assert generations <= elapsed / PERIOD + 2, (generations, elapsed)
-    assert {answer.state for answer in seen} <= {"MISS", "HIT", "STALE"}
+    states = {answer.state for answer in seen}
+    assert states <= {"MISS", "HIT", "STALE", None}
+    if None in states:
+        # Answered dynamically: only when a worker could not reach the store in time
+        # (a 0.25 s Redis timeout on a machine running two suites at once), as it says.
+        logs = first.log() + second.log()
+        assert "failed, serving dynamically" in logs, "a dynamic answer no failure explains"
 
 
 def empty_the_store(server: LiveServer, store: str, url: str | None) -> None:

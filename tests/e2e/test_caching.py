@@ -22,8 +22,8 @@ import pytest
 import redis
 import requests
 
+from devservers.processes import free_port
 from tests.support.http import create_token
-from tests.support.processes import free_port
 from tests.support.servers import LiveServer, serving
 from tests.support.workers import LOGGED, booted_workers, miss_then_hits, read_everywhere
 

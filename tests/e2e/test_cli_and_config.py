@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from devservers.processes import BIN, ROOT, free_port, run_flask
 from practice_app import create_app, services
 from practice_app.extensions import db
 from practice_app.models import ApiToken
 from tests.support import backends
-from tests.support.processes import BIN, ROOT, free_port, run_flask
 from tests.support.servers import LiveServer, start_server, stop_server
 
 

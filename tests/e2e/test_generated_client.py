@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.support.processes import BIN
+from devservers.processes import BIN
 from tests.support.servers import LiveServer
 
 PACKAGE = "practice_client"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support.pg import Postgres
-from tests.support.processes import run_flask
+from devservers.postgres import Postgres
+from devservers.processes import run_flask
 
 NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC).replace(tzinfo=None)
 OLD_ROWS = [

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.processes import BIN, ROOT, free_port
+from devservers.processes import BIN, ROOT, free_port
 
 pytestmark = pytest.mark.own_backend(
     reason="a new shell's environment: the embedded defaults, whatever the run"

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from devservers.postgres import Postgres
 from tests.support import races
-from tests.support.pg import Postgres
 from tests.support.servers import LiveServer, start_server, stop_server, worker_pids
 
 pytestmark = pytest.mark.own_backend(reason="a PostgreSQL cluster of its own, stopped and started")

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from devservers.postgres import Postgres
 from tests.support.auth import bearer
 from tests.support.http import csrf, register
-from tests.support.pg import Postgres
 from tests.support.races import (
     concurrent_edits_of_one_problem,
     create_problem,

@@ -14,10 +14,10 @@ import pytest
 import redis
 import requests
 
+from devservers.processes import free_port
+from devservers.redis import start_redis
 from tests.support.auth import PASSWORD, bearer
-from tests.support.backends import start_redis
 from tests.support.forms import csrf_from
-from tests.support.processes import free_port
 from tests.support.servers import LiveServer, start_server
 
 

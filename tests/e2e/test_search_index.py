@@ -20,11 +20,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
+from devservers.postgres import Postgres
 from practice_app import create_app, documents, services
 from practice_app.extensions import db
 from practice_app.models import Problem
 from practice_app.statements import Prepared
-from tests.support.pg import Postgres
 from tests.support.search import SETTINGS, check, load, names, queries
 
 

@@ -2,6 +2,7 @@
 
 Fixtures live in the ``conftest.py`` files (``tests/`` for every test, and one per
 directory for its own); test modules import helpers from this package alone, never
-from one another. ``processes`` imports neither pytest nor the app: bench/ uses it,
-and ``make load`` runs without the test tools.
+from one another. What bench/ starts too (the project's CLI, free ports, a
+PostgreSQL cluster, a redis-server) lives outside tests/, in ``devservers/``, which
+imports neither pytest nor the app: ``make load`` runs without the test tools.
 """

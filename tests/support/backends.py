@@ -6,7 +6,7 @@
     The embedded defaults: a copy of a migrated SQLite file and a cache
     directory per test (``make_app``) or per gunicorn (``start_server``).
 ``postgres-redis``
-    One PostgreSQL cluster (``support/pg.py``) and one redis-server per session
+    One PostgreSQL cluster and one redis-server (``devservers/``) per session
     (per xdist worker), started on first use and stopped at the end. Each test's
     apps, and each gunicorn, get a database of their own, made from a migrated
     template with ``CREATE DATABASE ... TEMPLATE``, and a Redis key prefix of
@@ -29,9 +29,7 @@ import contextlib
 import itertools
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +39,9 @@ import psycopg
 import pytest
 import redis
 
-from tests.support.pg import Postgres, postgres_cluster
-from tests.support.processes import free_port, run_flask
+from devservers.postgres import Postgres, postgres_cluster
+from devservers.processes import free_port, run_flask
+from devservers.redis import redis_server
 
 VARIABLE = "PRACTICE_TEST_BACKEND"
 SQLITE = "sqlite"
@@ -62,54 +61,6 @@ def selected() -> str:
 
 def on_postgres_redis() -> bool:
     return selected() == POSTGRES_REDIS
-
-
-def start_redis(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start a redis-server on ``port`` without persistence; return it once it answers PING."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed (Debian: apt-get install redis-server)")
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    client = redis.Redis(port=port, socket_timeout=1)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return process
-            except redis.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    pytest.fail(f"redis-server did not start:\n{log_path.read_text()}")
-                time.sleep(0.05)
-    finally:
-        client.close()
-
-
-@contextlib.contextmanager
-def redis_server(port: int, folder: Path) -> Iterator[str]:
-    """A throw-away redis-server on ``port`` without persistence; yields its URL."""
-    process = start_redis(port, folder / "redis.log")
-    try:
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @dataclass
@@ -226,8 +177,11 @@ def shared() -> SharedServers:
     if _servers is None:
         folder = Path(tempfile.mkdtemp(prefix="practice-redis-"))
         _stack.callback(shutil.rmtree, folder, ignore_errors=True)
-        postgres = _stack.enter_context(postgres_cluster(free_port(), session=True))
-        redis_url = _stack.enter_context(redis_server(free_port(), folder))
+        try:
+            postgres = _stack.enter_context(postgres_cluster(free_port(), fast=True))
+            redis_url = _stack.enter_context(redis_server(free_port(), folder))
+        except RuntimeError as err:  # not installed, or did not start: devservers says which
+            pytest.fail(str(err))
         servers = SharedServers(postgres, redis_url)
         with servers.connect() as conn:
             conn.execute(f"CREATE DATABASE {TEMPLATE}")

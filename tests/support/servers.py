@@ -22,11 +22,11 @@ from unittest import mock
 
 import requests
 
+from devservers.processes import BIN, ROOT, free_port, run_flask
 from practice_app import create_app
 from practice_app.extensions import db
 from tests.support import backends
 from tests.support.auth import PASSWORD
-from tests.support.processes import BIN, ROOT, free_port, run_flask
 
 
 @dataclass

@@ -12,13 +12,13 @@ import pytest
 from flask import Flask, flash, jsonify, make_response, request, session
 from flask.testing import FlaskClient
 
+from devservers.processes import free_port
 from practice_app import caching, documents, services
 from practice_app.caching import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, cache_view
 from practice_app.extensions import db
 from practice_app.models import User
 from tests.support.auth import bearer
 from tests.support.clock import Clock
-from tests.support.processes import free_port
 
 STATIC_CC = "public, no-cache"
 

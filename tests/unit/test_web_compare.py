@@ -9,9 +9,9 @@ from html import unescape
 from flask import Flask
 from flask.testing import FlaskClient
 
+from devservers.processes import ROOT
 from tests.support.auth import bearer
 from tests.support.clock import Clock
-from tests.support.processes import ROOT
 
 
 def live_values(html: str) -> dict[str, dict[str, str]]:

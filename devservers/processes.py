@@ -1,8 +1,4 @@
-"""What the tests and the benchmarks both start: the project's CLI, and servers on free ports.
-
-Nothing here imports pytest or the app: ``make load`` runs ``bench/`` with the
-app's own packages alone.
-"""
+"""The project's root and tools, its CLI, and free ports: for the tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -11,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]  # tests/support/processes.py
+ROOT = Path(__file__).resolve().parents[1]  # devservers/processes.py
 BIN = Path(sys.executable).parent
 
 

@@ -1,4 +1,4 @@
-"""A throw-away PostgreSQL cluster for the end-to-end tests.
+"""A throw-away PostgreSQL cluster, for the end-to-end tests and bench/growth.py.
 
 Needs Debian's ``postgresql`` package (``make system-deps`` installs it): a
 cluster is made with ``initdb`` in a temporary folder and started on the port
@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 
 @dataclass
 class Postgres:
@@ -33,7 +31,7 @@ class Postgres:
 def _pg_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        pytest.fail("PostgreSQL is not installed: apt-get install postgresql")
+        raise RuntimeError("PostgreSQL is not installed (Debian: apt-get install postgresql)")
     return Path(found[-1]).parent
 
 
@@ -42,17 +40,21 @@ def _as_postgres(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
-# The session's cluster under PRACTICE_TEST_BACKEND=postgres-redis (support/backends.py):
-# every test's apps and gunicorns at once, and a database made per test. Durability
-# through a crash of the machine is no test's business, so nothing waits for the disk.
-SESSION_OPTIONS = (
+# A cluster that serves many at once: the tests' session cluster under
+# PRACTICE_TEST_BACKEND=postgres-redis (tests/support/backends.py: every test's apps and
+# gunicorns, a database made per test), and bench/growth.py's. Durability through a
+# crash of the machine is no concern of a throw-away cluster, so nothing waits for the disk.
+FAST_OPTIONS = (
     " -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 )
 
 
 @contextmanager
-def postgres_cluster(port: int, *, session: bool = False) -> Iterator[Postgres]:
-    """Make and start a cluster on ``port``; stop it and remove its files afterwards."""
+def postgres_cluster(port: int, *, fast: bool = False) -> Iterator[Postgres]:
+    """Make and start a cluster on ``port``; stop it and remove its files afterwards.
+
+    ``fast``: up to 400 connections, and no waiting for the disk (FAST_OPTIONS).
+    """
     bin_dir = _pg_bin()
     folder = Path(tempfile.mkdtemp(prefix="practice-pg-"))
     if os.geteuid() == 0:
@@ -63,8 +65,8 @@ def postgres_cluster(port: int, *, session: bool = False) -> Iterator[Postgres]:
         _as_postgres([*initdb, "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    if session:
-        options += SESSION_OPTIONS
+    if fast:
+        options += FAST_OPTIONS
     pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
 
     def start() -> None:
