@@ -32,9 +32,7 @@ def token(server: LiveServer) -> str:
 
 @pytest.fixture(scope="module")
 def admin(server: LiveServer) -> str:
-    made = server.flask("users", "create", "chief", "--admin", stdin="chief-password-1\n")
-    assert made.returncode == 0, made.stderr
-    return server.flask("tokens", "create", "chief").stdout.strip().splitlines()[-1]
+    return server.user_token("chief", "chief-password-1", admin=True)
 
 
 def fresh_get(

@@ -41,10 +41,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def admin(server: LiveServer) -> str:
-    made = server.flask("users", "create", "root", "--admin", stdin="root-password-1\n")
-    assert made.returncode == 0, made.stderr
-    issued = server.flask("tokens", "create", "root")
-    return issued.stdout.strip().splitlines()[-1]
+    return server.user_token("root", "root-password-1", admin=True)
 
 
 @pytest.fixture(scope="module")

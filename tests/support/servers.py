@@ -50,8 +50,8 @@ class LiveServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def user_token(self, name: str, password: str = PASSWORD) -> str:
-        """Create user ``name`` with the CLI and return a new API token of theirs.
+    def user_token(self, name: str, password: str = PASSWORD, *, admin: bool = False) -> str:
+        """Create user ``name`` (an admin with ``admin``) with the CLI; return a new API token.
 
         ``flask users create`` and ``flask tokens create``, run by click's runner in
         this process on an app configured from the server's environment alone, as
@@ -62,7 +62,10 @@ class LiveServer:
             app = create_app()
         try:
             runner = app.test_cli_runner()
-            made = runner.invoke(args=["users", "create", name], input=password + "\n")
+            made = runner.invoke(
+                args=["users", "create", name, *(["--admin"] if admin else [])],
+                input=password + "\n",
+            )
             assert made.exit_code == 0, made.output
             issued = runner.invoke(args=["tokens", "create", name])
             assert issued.exit_code == 0, issued.output
