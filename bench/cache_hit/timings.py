@@ -29,7 +29,22 @@ def time_misses(app: Any, port: int, path: str, count: int) -> list[float]:
         times.append((time.perf_counter() - started) * 1000)
         if status != 200 or headers.get("X-Cache") != "MISS":
             raise RuntimeError(f"{path} after a clear: {status} {headers.items()}")
+        _wait_until_stored(app, path)
     return times
+
+
+def _wait_until_stored(app: Any, path: str) -> None:
+    """Wait for the worker to store the MISS it sent (it stores after sending).
+
+    Clearing the cache directory while a worker writes its entry there makes
+    that write fail, and the worker then serves dynamically for a second.
+    """
+    store = app.extensions["practice_cache"]
+    deadline = time.monotonic() + 10
+    while store.get(path) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{path}: the MISS was not stored within 10 s")
+        time.sleep(0.005)
 
 
 def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[str, float]:
