@@ -15,10 +15,7 @@ shape, field for field (``tests/unit/test_documents.py`` checks both).
 from __future__ import annotations
 
 import dataclasses
-import gc
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -158,46 +155,15 @@ def _documents(rows: Sequence[Any], tag_rows: Sequence[Any]) -> list[dict[str, A
     ]
 
 
-_pauses = 0
-_pauses_lock = threading.Lock()
-_collector_was_enabled = False
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Run the block with Python's cycle collector off; the last block to end turns it back on.
-
-    Building every problem's document makes millions of objects that live
-    until the answer is sent; each collection in the middle of the build
-    walks every one made so far, and at 100,000 problems that was 40 % of
-    the render's CPU. Rows, dicts and strings hold no cycles: reference
-    counting frees them all once the answer is sent, collector or not.
-    """
-    global _pauses, _collector_was_enabled
-    with _pauses_lock:
-        if _pauses == 0:
-            _collector_was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses += 1
-    try:
-        yield
-    finally:
-        with _pauses_lock:
-            _pauses -= 1
-            if _pauses == 0 and _collector_was_enabled:
-                gc.enable()
-
-
 def list_documents() -> list[dict[str, Any]]:
     """Every problem as the API shows it, by id: two statements, whatever the catalogue's size."""
     connection = db.session.connection()
     shape = Shape(EVERY, difficulty=False, tag=False, paged=False)
-    with collector_paused():
-        rows = Prepared.of(page_statement, shape, connection.dialect).rows(connection, {})
-        tag_rows = (
-            Prepared.of(_every_tag, shape, connection.dialect).rows(connection, {}) if rows else []
-        )
-        return _documents(rows, tag_rows)
+    rows = Prepared.of(page_statement, shape, connection.dialect).rows(connection, {})
+    tag_rows = (
+        Prepared.of(_every_tag, shape, connection.dialect).rows(connection, {}) if rows else []
+    )
+    return _documents(rows, tag_rows)
 
 
 def prepare(dialect: Dialect) -> None:
