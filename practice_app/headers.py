@@ -17,7 +17,7 @@ a layer around them all sees every response as it is sent:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 NOSNIFF = ("X-Content-Type-Options", "nosniff")
@@ -27,17 +27,17 @@ BODILESS = frozenset({204, 304})
 RETRY_LATER = frozenset({429, 503})
 
 
-def obey_rules(status: int, headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Return ``headers`` as a response of ``status`` may send them."""
-    dropped = set()
+def obey_rules(status: int, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Return ``headers`` as a response of ``status`` may send them (each name lowered once)."""
+    names = [name.lower() for name, _ in headers]
+    dropped = {"retry-after"} if status not in RETRY_LATER else set()
     if status in BODILESS:
         dropped.add("content-type")
-    if status not in RETRY_LATER:
-        dropped.add("retry-after")
-    kept = [(name, value) for name, value in headers if name.lower() not in dropped]
-    if not any(name.lower() == "x-content-type-options" for name, _ in kept):
-        kept.append(NOSNIFF)
-    return kept
+    if dropped.intersection(names):
+        headers = [pair for pair, name in zip(headers, names, strict=True) if name not in dropped]
+    if "x-content-type-options" not in names:
+        headers = [*headers, NOSNIFF]
+    return headers
 
 
 class HeaderRulesMiddleware:

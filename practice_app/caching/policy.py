@@ -70,8 +70,18 @@ def policy_for(app: Flask, endpoint: str | None, method: str) -> CachePolicy | N
     """Return the declaration of the view serving ``endpoint`` for ``method``.
 
     ``None`` means the view is left alone (static files, which do their own
-    conditional requests, and views marked ``cache_exempt``).
+    conditional requests, and views marked ``cache_exempt``). A revalidating
+    view's period is ``CACHE_REVALIDATE``'s for its endpoint, when it has one.
     """
+    policy = declared_policy(app, endpoint, method)
+    if policy is None or not policy.revalidate:
+        return policy
+    period = app.config.get("CACHE_REVALIDATE", {}).get(endpoint)
+    return policy if period is None else dataclasses.replace(policy, revalidate=int(period))
+
+
+def declared_policy(app: Flask, endpoint: str | None, method: str) -> CachePolicy | None:
+    """The declaration the view's code makes (:func:`policy_for`, before the configuration)."""
     if endpoint is None:
         return None
     if endpoint == "static" or endpoint.endswith(".static"):
@@ -85,9 +95,7 @@ def policy_for(app: Flask, endpoint: str | None, method: str) -> CachePolicy | N
             handler = getattr(view_class, "get", None)
     if handler is None or getattr(handler, "cache_exempt", False):
         return None
-    policy: CachePolicy = getattr(handler, "cache_policy", AUTO)
-    period = app.config.get("CACHE_REVALIDATE", {}).get(endpoint) if policy.revalidate else None
-    return policy if period is None else dataclasses.replace(policy, revalidate=int(period))
+    return getattr(handler, "cache_policy", AUTO)
 
 
 def check_revalidate_overrides(app: Flask, setting: str = "CACHE_REVALIDATE") -> None:
@@ -95,19 +103,13 @@ def check_revalidate_overrides(app: Flask, setting: str = "CACHE_REVALIDATE") ->
 
     The setting changes the period of revalidating views by endpoint (say
     ``{"api.clock_revalidate": 60}``), without changing their code; it never
-    makes a static or dynamic view revalidate.
+    makes a static or dynamic view revalidate. Its shape (whole seconds above
+    0) is checked with the rest of the configuration (``config_checks``).
     """
-    overrides = app.config.get(setting) or {}
-    if not isinstance(overrides, dict):
-        raise ValueError(f'{setting} must map endpoints to seconds, e.g. {{"api.stats": 60}}')
-    for endpoint, seconds in overrides.items():
-        view = app.view_functions.get(endpoint)
-        handler = getattr(getattr(view, "view_class", None), "get", view)
-        declared = getattr(handler, "cache_policy", AUTO).revalidate
-        if not declared:
+    for endpoint in app.config.get(setting) or {}:
+        declared = declared_policy(app, endpoint, "GET")
+        if declared is None or not declared.revalidate:
             raise ValueError(f"{setting}: {endpoint!r} is not a view declared with revalidate=N")
-        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds <= 0:
-            raise ValueError(f"{setting}: {endpoint!r} takes a whole number of seconds above 0")
 
 
 def shared_cache_control(revalidate: int | None, shared_max_age: int | None) -> str:

@@ -138,7 +138,8 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         versions=render.versions,
     )
     rule = request.url_rule.rule if request.url_rule is not None else None
-    if store.available() and not _claim(middleware, key, entry):
+    storing = store.available()
+    if storing and not _claim(middleware, key, entry):
         # Another render stored this URL's entry since this one read its
         # versions, or a write changed them: this one is answered, never stored.
         request.environ[RESULT_ENVIRON] = "superseded"
@@ -149,7 +150,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
     # (which the requests waiting for this render wait on) come after it.
     # Otherwise (the backend failed, or another render held the lock too
     # long) it is stored first, and answered dynamically if it cannot be.
-    deferred = bool(request.environ.get(HOLDING_ENVIRON)) and store.available()
+    deferred = bool(request.environ.get(HOLDING_ENVIRON)) and storing
     if coding is not None and entry.compressible:
         entry.encoded[coding] = compress(body, coding)  # the one this client takes, now
     if not deferred and not _store(store, key, entry, rule, holding=False):

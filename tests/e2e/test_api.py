@@ -178,3 +178,18 @@ def test_tokens_never_reach_the_log(
     log = live_server.log()
     assert "/api/whoami" in log  # the access log is on
     assert token not in log and "pp_xxxx" not in log
+
+
+@pytest.mark.parametrize(
+    "name", ["\u3164", "\u2800", "\u0301\u0301", "a\u2028b", "a\u2029b", "a\ufffeb"]
+)
+def test_a_name_that_shows_nothing_is_refused_over_http(
+    live_server: LiveServer, token: str, http: requests.Session, name: str
+) -> None:
+    before = http.get(live_server.url("/api/problems"), timeout=10).json()
+    refused = http.post(
+        live_server.url("/api/problems"), json={"name": name}, headers=auth(token), timeout=10
+    )
+    assert refused.status_code == 422, refused.text
+    assert list(refused.json()["details"]) == ["name"]
+    assert http.get(live_server.url("/api/problems"), timeout=10).json() == before

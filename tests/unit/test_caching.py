@@ -480,3 +480,16 @@ def test_shared_max_age_opts_into_bounded_staleness(make_app: Callable[..., Flas
             assert x_cache(response) == state
             expected = f"public, s-maxage={seconds}, stale-while-revalidate={seconds}"
             assert response.headers["Cache-Control"] == expected
+
+
+def test_cache_revalidate_sets_a_revalidating_views_period_and_refuses_others(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(CACHE_REVALIDATE={"api.clock_revalidate": 5})
+    policy = caching.policy_for(app, "api.clock_revalidate", "GET")
+    assert policy is not None and policy.revalidate == 5
+    response = app.test_client().get("/api/clock/revalidate")
+    assert response.headers["X-Cache"] == "MISS"
+    for endpoint in ("api.problem_list", "api.clock_static", "api.nope"):
+        with pytest.raises(ValueError, match=f"CACHE_REVALIDATE: '{endpoint}' is not a view"):
+            make_app(CACHE_REVALIDATE={endpoint: 5})
