@@ -27,7 +27,7 @@ from .api import bp as api_bp
 from .api import openapi
 from .api.schemas import Timestamp
 from .config import MIGRATIONS, init_logging, instance_path, load_config
-from .extensions import api, csrf, db, init_sqlite, login_manager, migrate
+from .extensions import api, csrf, db, init_sqlite, login_manager, migrate, route_cache
 from .flask_app import PracticeFlask, ProblemIdConverter
 from .meta import bp as meta_bp
 from .web import bp as web_bp
@@ -48,7 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> PracticeFlask:
     app.register_blueprint(web_bp)
     _add_hooks(app)
     cli.register(app)
-    caching.init_app(app)  # after the blueprints: it reads their views' declarations
+    route_cache.init_app(app)  # after the blueprints: it reads their views' declarations
     with app.app_context():
         documents.prepare(db.engine.dialect)
     _build_wsgi_stack(app)
@@ -117,7 +117,7 @@ def _add_hooks(app: PracticeFlask) -> None:
 def _build_wsgi_stack(app: PracticeFlask) -> None:
     """Wrap Flask in the WSGI layers every response passes, from the inside out.
 
-    1. Flask, with the cache's hit path right in front of it (``caching.init_app``
+    1. Flask, with the cache's hit path right in front of it (``route_cache.init_app``
        puts it there): stored responses and 304s are served before Flask runs.
     2. CORS, outside the cache, so hits and 304s get their CORS headers too.
     3. ``headers``' rules (nosniff; no Content-Type on a 204; Retry-After with a

@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 
 import limits
 from flask_caching.backends.base import BaseCache
-from limits._storage_scheme import SCHEMES
 from limits.storage import Storage as LimitsStorage
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from werkzeug.utils import import_string
 
+from .adapters.limits import known_storage_schemes
 from .cors import CorsPolicy
 
 
@@ -138,10 +138,11 @@ def _limits_storage(value: Any) -> str | None:
     if value == "":  # unset: the default storage
         return None
     scheme = urlsplit(value).scheme if isinstance(value, str) else ""
-    storage = SCHEMES.get(scheme)
+    schemes = known_storage_schemes()
+    storage = schemes.get(scheme)
     if storage is not None and issubclass(storage, LimitsStorage):
         return None
-    known = ", ".join(sorted(s for s, cls in SCHEMES.items() if issubclass(cls, LimitsStorage)))
+    known = ", ".join(sorted(s for s, cls in schemes.items() if issubclass(cls, LimitsStorage)))
     # Only the scheme is shown: a storage URI may hold a password.
     got = f"{scheme}://..." if scheme else "no scheme" if isinstance(value, str) else _kind(value)
     return f"must be a rate-limit storage URI of scheme {known} (got {got})"

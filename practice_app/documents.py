@@ -23,12 +23,12 @@ from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
+from .caching.statements import Prepared
 from .errors import MalformedRequest
 from .extensions import db
 from .models import TIMESTAMP, Problem, ProblemGram, ProblemTag, User
 from .rules import name_key
 from .search import TRIGRAM, like_pattern, match_phrase
-from .statements import Prepared
 
 NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
 

@@ -15,14 +15,15 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
-from .errors import ErrorBody
+from . import telemetry
+from .adapters.smorest import Api
+from .caching import RouteCache
 
 
 class Base(DeclarativeBase):
@@ -37,21 +38,6 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-
-
-class Api(_SmorestApi):
-    """flask-smorest's Api without its app-wide error handler.
-
-    flask-smorest registers a JSON handler for every ``HTTPException`` of the
-    app, which would turn the HTML pages' errors into JSON; ``errors.py`` owns
-    error rendering for the whole app instead, and its body is what the
-    OpenAPI document describes.
-    """
-
-    ERROR_SCHEMA = ErrorBody
-
-    def _register_error_handlers(self) -> None:
-        return None
 
 
 db = SQLAlchemy(model_class=Base)
@@ -91,6 +77,11 @@ def writing(engine: Engine | None = None) -> Iterator[None]:
         write_intent.reset(reset)
         if held and lock is not None:
             lock.release()
+
+
+# The cache's versions live in this database; its hit and miss counts go to the
+# metrics; its claims of a version take this process's turn to write.
+route_cache = RouteCache(db=db, cache=cache, count=telemetry.count_cache, write_turn=writing)
 
 
 def init_sqlite(app: Flask) -> None:

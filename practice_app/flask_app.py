@@ -1,4 +1,4 @@
-"""The app's Flask class: Flask, with GET views dispatched through ``caching``."""
+"""The app's Flask class: 204 answers to OPTIONS, problem ids in URLs, and orjson."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response
 from werkzeug.routing import BaseConverter
 
-from . import caching, services
+from . import services
 from .json_provider import OrjsonProvider
 
 
@@ -31,27 +31,20 @@ class ProblemIdConverter(BaseConverter):
 
 
 class PracticeFlask(Flask):
-    """Flask with three changes a Next.js user expects, and a faster JSON.
+    """Flask with two changes a Next.js user expects, and a faster JSON.
 
-    - Views run through :func:`caching.dispatch`, which applies their cache
-      declaration and observes whether they read the request
-      (:class:`caching.TrackingRequest`).
     - ``OPTIONS`` answers 204 No Content with ``Allow``, not 200 with an empty body.
     - ``<problem_id:...>`` URLs take a problem's id (:class:`ProblemIdConverter`).
 
-    And its JSON is orjson's (:class:`OrjsonProvider`).
+    And its JSON is orjson's (:class:`OrjsonProvider`). (The cache's views
+    are run by the ``caching`` extension, bound in ``create_app``.)
     """
 
-    request_class = caching.TrackingRequest
     json_provider_class = OrjsonProvider
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.url_map.converters["problem_id"] = ProblemIdConverter
-
-    def dispatch_request(self) -> Any:
-        run_view = super().dispatch_request
-        return caching.dispatch(self, run_view)
 
     def make_default_options_response(self) -> Response:
         response = super().make_default_options_response()

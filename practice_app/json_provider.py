@@ -20,6 +20,23 @@ from flask.json.provider import DefaultJSONProvider
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
+def _response_obj(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What ``jsonify(*args, **kwargs)`` writes, by Flask's documented rules.
+
+    Nothing is ``null``; one argument is itself; several are a list; keyword
+    arguments only are an object; both is a ``TypeError``. Written here because
+    Flask's own (``DefaultJSONProvider._prepare_response_obj``) is private;
+    tests/unit/test_adapters.py checks this one against Flask's ``response``.
+    """
+    if args and kwargs:
+        raise TypeError("app.json.response() takes either args or kwargs, not both")
+    if not args and not kwargs:
+        return None
+    if len(args) == 1:
+        return args[0]
+    return args or kwargs
+
+
 class OrjsonProvider(DefaultJSONProvider):
     """``app.json``: ``dumps``, ``loads`` and ``response`` by orjson."""
 
@@ -38,5 +55,5 @@ class OrjsonProvider(DefaultJSONProvider):
         return orjson.loads(s)
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        obj = self._prepare_response_obj(args, kwargs)
+        obj = _response_obj(args, kwargs)
         return Response(self.dump_bytes(obj) + b"\n", mimetype=self.mimetype)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import services, telemetry
 from .api.auth import bearer_token
-from .caching import cache_view
+from .caching import cache_exempt, cache_view
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ METRICS_PATH = "/metrics"
 
 
 @bp.get(METRICS_PATH)
+@cache_exempt
 def metrics() -> Response:
     """Prometheus's text format, summed over every gunicorn worker (guarded by hide_metrics)."""
     body, content_type = telemetry.render_metrics()
@@ -54,7 +55,6 @@ def metrics() -> Response:
 # Never stored, and left alone by the cache: its hit path redirects another
 # spelling of a declared view (//metrics) to the canonical one before Flask
 # runs, which would tell anyone that the path exists.
-metrics.cache_exempt = True  # type: ignore[attr-defined]
 
 
 @bp.before_app_request
@@ -83,9 +83,7 @@ def _may_read_metrics() -> bool:
 
 
 @bp.get("/api/docs/assets/<path:filename>")
+@cache_exempt
 def swagger_asset(filename: str) -> Response:
     """Swagger UI's own files, served from the swagger-ui-bundle package (no CDN)."""
     return send_from_directory(SWAGGER_UI_DIR, filename, max_age=86_400)
-
-
-swagger_asset.cache_exempt = True  # type: ignore[attr-defined]

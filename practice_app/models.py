@@ -8,7 +8,6 @@ from typing import Any
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -157,20 +156,6 @@ class ProblemGram(db.Model):  # type: ignore[name-defined]
     problem_id: Mapped[int] = mapped_column(
         ForeignKey("problems.id", ondelete="CASCADE"), primary_key=True, index=True
     )
-
-
-class CacheVersion(db.Model):  # type: ignore[name-defined]
-    """The version of a cached path (``path:/api/problems``) or tag (``tag:problems``).
-
-    Every write bumps the versions of what it changed in its own transaction;
-    a stored response records the versions it was rendered under and is
-    served only while they are still these.
-    """
-
-    __tablename__ = "cache_versions"
-
-    name: Mapped[str] = mapped_column(String(300), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class IdempotentRequest(db.Model):  # type: ignore[name-defined]

@@ -32,6 +32,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from .caching import ROUTE_ENVIRON as CACHE_ROUTE_ENVIRON
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
@@ -121,7 +123,8 @@ class TelemetryMiddleware:
         method = method if method in METHODS else "other"
 
         def counted(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
-            route = environ.get(ROUTE_ENVIRON, UNMATCHED)
+            # Flask's rule, or the cache's when a stored response answered.
+            route = environ.get(ROUTE_ENVIRON) or environ.get(CACHE_ROUTE_ENVIRON, UNMATCHED)
             _child(REQUESTS, route, method, status[:3]).inc()
             _child(DURATION, route, method).observe(time.perf_counter() - started)
             # No layer inside sets X-Request-ID: this one is the response's only one.

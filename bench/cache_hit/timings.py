@@ -39,7 +39,9 @@ def _wait_until_stored(app: Any, path: str) -> None:
     Clearing the cache directory while a worker writes its entry there makes
     that write fail, and the worker then serves dynamically for a second.
     """
-    store = app.extensions["practice_cache"]
+    from practice_app import caching
+
+    store = caching.bound(app).store
     deadline = time.monotonic() + 10
     while store.get(path) is None:
         if time.monotonic() > deadline:
@@ -51,7 +53,7 @@ def hit_path_micros(app: Any, captured: dict[str, Captured], path: str) -> dict[
     """Microseconds per call, in this process, of the hit path and of its parts."""
     from practice_app import caching
 
-    middleware = app.extensions["practice_cache_middleware"]
+    middleware = caching.bound(app).middleware
     store = middleware.store
     raw_status, raw_headers, _raw_body = captured[path]
     entry = store.get(path)

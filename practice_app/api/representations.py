@@ -16,7 +16,8 @@ from typing import Any, TypeVar, cast
 from flask import Response, current_app, request, url_for
 from werkzeug.http import parse_etags, quote_etag
 
-from .. import caching, compression, services
+from .. import caching, services
+from ..caching.compression import base_etag
 from ..models import Problem
 from .schemas import ProblemOut
 
@@ -48,7 +49,7 @@ def if_match() -> services.Precondition | None:
     etags = parse_etags(header)
     if etags.star_tag:
         return lambda _problem: True
-    named = {compression.base_etag(quote_etag(tag)) for tag in etags.as_set() if tag}
+    named = {base_etag(quote_etag(tag)) for tag in etags.as_set() if tag}
     return lambda problem: problem_etag(problem) in named
 
 

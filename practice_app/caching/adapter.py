@@ -7,6 +7,8 @@ there, not in production.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -38,3 +40,17 @@ def raw_session() -> SessionMixin | None:
     ctx: Any = request_ctx._get_current_object()  # type: ignore[attr-defined]
     session: SessionMixin | None = ctx._session
     return session
+
+
+def run_views_through(app: Flask, dispatch: Callable[[Flask, Callable[[], Any]], Any]) -> None:
+    """Make ``app`` run each matched view as ``dispatch(app, run_view)``.
+
+    Flask runs the view in ``dispatch_request``, which its
+    ``full_dispatch_request`` calls as a method of the app, after the
+    ``before_request`` hooks and before ``after_request``: replacing it on
+    this app object (as ``app.wsgi_app`` is replaced by middleware) wraps
+    every view, a subclass's ``dispatch_request`` included, without asking
+    the app to use a class of ours.
+    """
+    run_view = app.dispatch_request
+    app.dispatch_request = functools.partial(dispatch, app, run_view)  # type: ignore[method-assign]

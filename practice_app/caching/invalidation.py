@@ -1,38 +1,38 @@
-"""Invalidation: what services call inside a write's transaction, before its commit."""
+"""Invalidation: what a write calls inside its transaction, before its commit.
+
+Next.js's ``revalidatePath`` and ``revalidateTag``: each bumps the versions
+of what it names in the write's own transaction (``versions``), so they
+commit with the data, or not at all. Call them from the code that writes,
+after a flush (a new row has its id) and before the commit.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
-from werkzeug.routing import BuildError, Rule
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BuildError, RequestRedirect, Rule
 
-from .. import telemetry
-from ..extensions import db
 from .adapter import current_flask_app
 from .policy import policy_for
+from .state import bound
 from .versions import ALL, bump
 
-# Where a write's session keeps the routes it invalidated until it commits.
-_PENDING = "practice_cache_invalidated"
-
-
-def invalidate_problem(problem_id: int) -> None:
-    """Make stale every stored response that shows problems: lists, counts and ``problem_id``.
-
-    Call it inside the write's transaction, after a flush (so a new problem
-    has its id) and before the commit: the versions change with the data.
-    """
-    invalidate_tag("problems", problem_id=problem_id)
+# Where a write's session keeps the routes it invalidated until it commits,
+# with the hook that counts them then.
+_PENDING = "route_cache_invalidated"
 
 
 def invalidate_tag(tag: str, **values: Any) -> None:
     """Make stale the stored response of every view tagged ``tag``, its URL built from ``values``.
 
-    Views whose URL needs a value that is not given are left alone (the list
-    and the counts are dropped for any problem; problem 7's page for 7 only).
+    Views whose URL needs a value that is not given are left alone: with
+    ``invalidate_tag("problems", problem_id=7)``, a list tagged ``problems``
+    is dropped, and of the views of one problem, problem 7's only.
     """
     app = current_flask_app()
     adapter = app.url_map.bind("localhost")
@@ -46,14 +46,14 @@ def invalidate_tag(tag: str, **values: Any) -> None:
         except BuildError:
             continue
         rules.append(rule.rule)
-    bump("path:" + path for path in paths)
+    _bump(["path:" + path for path in paths])
     _count_on_commit(rules)
 
 
 def _tagged_rules(tag: str) -> list[Rule]:
     """The URL rules of the GET views that declare ``tag`` (found once per app and tag)."""
     app = current_flask_app()
-    known: dict[str, list[Rule]] = app.extensions.setdefault("practice_tagged_rules", {})
+    known: dict[str, list[Rule]] = app.extensions.setdefault("route_cache_tagged_rules", {})
     found = known.get(tag)
     if found is None:
         found = [
@@ -67,14 +67,21 @@ def _tagged_rules(tag: str) -> list[Rule]:
     return found
 
 
+def _bump(names: list[str]) -> None:
+    cache = bound()
+    bump(cache.extension.db.session(), cache.extension.table, names)
+
+
 def _count_on_commit(rules: Iterable[str]) -> None:
     """Count these routes' entries as invalidated once the write's transaction commits."""
-    db.session().info.setdefault(_PENDING, []).extend(rules)
+    extension = bound().extension
+    pending = extension.db.session().info.setdefault(_PENDING, [])
+    pending.extend((extension.count, rule) for rule in rules)
 
 
 def _counted(session: Session) -> None:
-    for rule in session.info.pop(_PENDING, ()):
-        telemetry.count_cache(rule, "invalidated")
+    for count, rule in session.info.pop(_PENDING, ()):
+        count(rule, "invalidated")
 
 
 def _forgotten(session: Session) -> None:
@@ -103,10 +110,10 @@ def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
     """Make stale the stored responses of these canonical paths and of every view with these tags.
 
     Next.js's ``revalidatePath`` and ``revalidateTag``: call it inside a write
-    transaction, as the services do.
+    transaction. Each path must be one :func:`why_not_stored` accepts.
     """
     paths, tags = list(paths), list(tags)
-    bump([*("path:" + path for path in paths), *("tag:" + tag for tag in tags)])
+    _bump([*("path:" + path for path in paths), *("tag:" + tag for tag in tags)])
     adapter = current_flask_app().url_map.bind("localhost")
     rules = [adapter.match(path, method="GET", return_rule=True)[0].rule for path in paths]
     _count_on_commit([*rules, *(rule.rule for tag in tags for rule in _tagged_rules(tag))])
@@ -114,13 +121,48 @@ def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
 
 def invalidate_all() -> None:
     """Make stale every stored response, in the write transaction that calls it."""
-    bump([ALL])
+    _bump([ALL])
 
 
 def clear() -> None:
     """Drop every stored response from the backend and from this worker's memory.
 
-    Other workers' copies in memory are made stale by :func:`invalidate_all`,
-    which ``services.clear_cache`` calls first.
+    Other workers' copies in memory are made stale by :func:`invalidate_all`:
+    call it first, in a write transaction of its own.
     """
-    current_flask_app().extensions["practice_cache"].clear()
+    bound().store.clear()
+
+
+def why_not_stored(
+    path: str, check_values: Callable[[Mapping[str, Any]], str | None] | None = None
+) -> str | None:
+    """Say why no stored response can exist for ``path``; None when one can.
+
+    One can for exactly the canonical spelling (as ``url_for`` builds it) of a
+    URL that a cached GET view answers (declared, not ``force-dynamic``).
+    ``check_values`` is the app's own rule for the URL's values (say, that an
+    id is one a row can have): it returns why not, or None. Revalidating any
+    other path would record a version that no stored response reads: a caller
+    could grow the table of versions without bound by inventing paths.
+    """
+    decoded = unquote(path)
+    if not decoded.startswith("/") or any(c in "?#" or not c.isprintable() for c in decoded):
+        return "not a path: it starts with / and holds no query, fragment or control character."
+    app = current_flask_app()
+    adapter = app.url_map.bind("localhost")
+    try:
+        rule, values = adapter.match(decoded, method="GET", return_rule=True)
+    except RequestRedirect as redirect:
+        return f"not the canonical spelling, which is {urlsplit(redirect.new_url).path}."
+    except HTTPException:
+        return "no route of this site answers GET for it."
+    policy = policy_for(app, rule.endpoint, "GET")
+    if policy is None or policy.mode == "force-dynamic":
+        return "its view is never cached, so no stored response can be dropped."
+    why = check_values(values) if check_values is not None else None
+    if why is not None:
+        return why
+    canonical = adapter.build(rule.endpoint, values, method="GET")
+    if canonical != path:
+        return f"not the canonical spelling, which is {canonical}."
+    return None

@@ -25,8 +25,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_etags, unquote_etag
 from werkzeug.wsgi import get_path_info
 
-from .. import telemetry
-from ..compression import add_vary, choose, variant_etag
+from .compression import add_vary, choose, variant_etag
 from .policy import policy_for, shared_cache_control
 from .store import Entry, Fixed, ResponseStore
 from .versions import VersionReader, is_current, path_name
@@ -34,21 +33,24 @@ from .wsgi import OnClose, closing, inner_environ
 
 log = logging.getLogger(__name__)
 
+# Set in the environ of a GET or HEAD routed to a declared view: the URL rule it
+# matched (for an app's metrics, whether the cache or Flask answers it).
+ROUTE_ENVIRON = "route_cache.rule"
 # Set in the environ of a GET or HEAD routed to a cached view: its key.
-KEY_ENVIRON = "practice.cache.key"
+KEY_ENVIRON = "route_cache.key"
 # Set in the environ of the render that refreshes a stale entry.
-REGENERATE_ENVIRON = "practice.cache.regenerate"
+REGENERATE_ENVIRON = "route_cache.regenerate"
 # Set with it: the path version of the stale entry it replaces (see render._claim).
-REPLACES_ENVIRON = "practice.cache.replaces"
+REPLACES_ENVIRON = "route_cache.replaces"
 # Spellings of URLs whose routing each worker remembers.
 TARGETS_KEPT = 1024
 # Set by the miss path: it stored its response ("stored"), could not ("failed"),
 # another render's entry or a write came first ("superseded"), or the view
 # answered what is never stored ("dynamic": it read the request, or answered a
 # 404). An error leaves it unset.
-RESULT_ENVIRON = "practice.cache.result"
+RESULT_ENVIRON = "route_cache.result"
 # Set in the environ of a miss whose request holds the render lock.
-HOLDING_ENVIRON = "practice.cache.holding"
+HOLDING_ENVIRON = "route_cache.holding"
 # How long a worker remembers that a URL's view answered dynamically (it
 # read the request, or answered what is never stored, like a 404): it then
 # goes straight to Flask, without looking for an entry or waiting for a render.
@@ -97,6 +99,7 @@ class CacheMiddleware:
         versions: VersionReader,
         shared_max_age: int | None,
         render_wait: float = 2.0,
+        count: Callable[[str, str], None] = lambda _rule, _result: None,
     ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
@@ -104,6 +107,7 @@ class CacheMiddleware:
         self.versions = versions
         self.shared_max_age = shared_max_age
         self.render_wait = render_wait
+        self.count = count  # called with the URL rule and hit, stale or miss
         # Keys whose view answered dynamically a moment ago, until when (monotonic).
         self._dynamic: dict[str, float] = {}
         # Where recent spellings route: most requests repeat a few URLs, and
@@ -134,7 +138,7 @@ class CacheMiddleware:
         target = self.target(environ)
         if target is None:
             return self.wsgi_app(environ, start_response)
-        telemetry.name_route(environ, target.rule)
+        environ[ROUTE_ENVIRON] = target.rule
         if not target.canonical:
             return _redirect(environ, start_response, target.location)
         environ[KEY_ENVIRON] = target.key
@@ -147,9 +151,9 @@ class CacheMiddleware:
                 return self._render(environ, start_response, target.key, holding)
         now = self.store.clock()
         if entry.is_fresh(now):
-            telemetry.count_cache(target.rule, "hit")
+            self.count(target.rule, "hit")
             return self._serve(environ, start_response, entry, "HIT", now)
-        telemetry.count_cache(target.rule, "stale")
+        self.count(target.rule, "stale")
         body = self._serve(environ, start_response, entry, "STALE", now)
         if self.store.try_lock(target.key):
             regenerate = functools.partial(self._regenerate, environ, target.key, entry)

@@ -62,6 +62,16 @@ def cache_view(
     return declare
 
 
+def cache_exempt(view: F) -> F:
+    """Leave a view out of the cache altogether: no declaration, no canonical redirect.
+
+    For views that do their own conditional requests or must not be told
+    apart from an unknown URL (an app's ``/metrics``).
+    """
+    view.cache_exempt = True  # type: ignore[attr-defined]
+    return view
+
+
 class StaticViewReadRequest(RuntimeError):
     """A view declared ``error`` (static, reads are errors) read the request."""
 

@@ -19,14 +19,12 @@ from typing import Any
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
-from .. import telemetry
-from ..compression import choose, compress, encode_all
-from ..extensions import db
 from .adapter import current_request, raw_session
+from .compression import choose, compress, encode_all
 from .middleware import (
     HOLDING_ENVIRON,
     KEY_ENVIRON,
@@ -36,7 +34,8 @@ from .middleware import (
     etag_matches,
 )
 from .policy import DYNAMIC_CACHE_CONTROL, StaticViewReadRequest, policy_for
-from .store import Entry, ResponseStore, body_etag
+from .state import BoundCache, bound
+from .store import Entry, body_etag
 from .versions import names_for, path_name, read_on
 
 # Headers that belong to one response, not to the stored representation.
@@ -51,6 +50,7 @@ class _Render:
 
     names: tuple[str, ...]
     mode: str
+    table: Table
     reads: set[str] = field(default_factory=set)
     versions: dict[str, int] | None = None
 
@@ -70,7 +70,7 @@ def _read_versions_first(
     render = _render.get()
     if render is None or render.versions is not None or render.going_dynamic():
         return
-    render.versions = read_on(connection, render.names)
+    render.versions = read_on(connection, render.table, render.names)
 
 
 def listen_for_renders() -> None:
@@ -89,13 +89,15 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
     if request.method not in ("GET", "HEAD") or policy.mode == "force-dynamic" or key is None:
         return mark_dynamic(app.make_response(run_view()))
 
-    middleware: CacheMiddleware = app.extensions["practice_cache_middleware"]
-    store = middleware.store
+    cache = bound(app)
+    middleware = cache.middleware
+    store = cache.store
     started = store.clock()
-    render = _Render(names_for(key, policy.tags), policy.mode)
-    session = db.session()
+    table = cache.extension.table
+    render = _Render(names_for(key, policy.tags), policy.mode, table)
+    session = cache.extension.db.session()
     if session.in_transaction():
-        render.versions = read_on(session.connection(), render.names)
+        render.versions = read_on(session.connection(), table, render.names)
     # Flask marks the session "accessed" whenever the proxy is touched; look at
     # the object itself so that only the view's own reads count.
     raw = raw_session()
@@ -124,7 +126,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         request.environ[RESULT_ENVIRON] = "dynamic"
         return mark_dynamic(response)
     if render.versions is None:  # the view read no data
-        render.versions = read_on(session.connection(), render.names)
+        render.versions = read_on(session.connection(), table, render.names)
 
     body = response.get_data()
     coding = choose(request.headers.get("Accept-Encoding"))
@@ -153,7 +155,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
     deferred = bool(request.environ.get(HOLDING_ENVIRON)) and storing
     if coding is not None and entry.compressible:
         entry.encoded[coding] = compress(body, coding)  # the one this client takes, now
-    if not deferred and not _store(store, key, entry, rule, holding=False):
+    if not deferred and not _store(cache, key, entry, rule, holding=False):
         request.environ[RESULT_ENVIRON] = "failed"
         response.headers["ETag"] = entry.etag  # still the representation's ETag
         return mark_dynamic(response)
@@ -170,7 +172,7 @@ def dispatch(app: Flask, run_view: Callable[[], Any]) -> Response:
         # From here the lock is the callback's to release, not the teardown's
         # (until here, an error leaves it to the teardown).
         request.environ.pop(HOLDING_ENVIRON, None)
-        response.call_on_close(functools.partial(_store, store, key, entry, rule, holding=True))
+        response.call_on_close(functools.partial(_store, cache, key, entry, rule, holding=True))
     return response
 
 
@@ -194,9 +196,7 @@ def _claim(middleware: CacheMiddleware, key: str, entry: Entry) -> bool:
     return True
 
 
-def _store(
-    store: ResponseStore, key: str, entry: Entry, rule: str | None, *, holding: bool
-) -> bool:
+def _store(cache: BoundCache, key: str, entry: Entry, rule: str | None, *, holding: bool) -> bool:
     """Compress ``entry`` once in every encoding and store it; unlock ``key`` if ``holding``.
 
     Run after its MISS is sent when the render holds the lock: a client that
@@ -206,13 +206,13 @@ def _store(
     """
     try:
         entry.encoded.update(encode_all(entry.body, made=entry.encoded))
-        stored = store.put(key, entry)
+        stored = cache.store.put(key, entry)
         if stored and rule is not None:
-            telemetry.count_cache(rule, "miss")
+            cache.extension.count(rule, "miss")
         return stored
     finally:
         if holding:
-            store.release(key)
+            cache.store.release(key)
 
 
 def _storable(response: Response) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask_caching.backends.nullcache import NullCache
 
-from ..compression import CODINGS, MIN_SIZE, variant_etag
+from .compression import CODINGS, MIN_SIZE, variant_etag
 
 log = logging.getLogger(__name__)
 

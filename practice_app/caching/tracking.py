@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Request
+from flask import Flask, Request
 from werkzeug.datastructures import ETags, Headers, ImmutableMultiDict
 
 
@@ -28,9 +28,11 @@ class _Watched:
         self.private = f"_watched_{name}"
 
     def _base(self, owner: type) -> Any:
+        """What Werkzeug's request class (or the app's own) defines under this name."""
         for klass in owner.__mro__[1:]:
-            if self.name in klass.__dict__:
-                return klass.__dict__[self.name]
+            found = klass.__dict__.get(self.name)
+            if found is not None and not isinstance(found, _Watched):
+                return found
         return None
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
@@ -107,3 +109,18 @@ class TrackingRequest(Request):
         finally:
             self.__dict__["_cache_reads"] = None
             self.__dict__["_cache_blank"] = False
+
+
+def observe_requests(app: Flask) -> None:
+    """Make ``app``'s requests :class:`TrackingRequest`, keeping the app's own request class.
+
+    An app with a request class of its own gets one that is both (reads of
+    its own attributes are not observed, only Werkzeug's above).
+    """
+    own = app.request_class
+    if issubclass(own, TrackingRequest):
+        return
+    if own is Request:
+        app.request_class = TrackingRequest
+    else:
+        app.request_class = type(f"Tracking{own.__name__}", (TrackingRequest, own), {})

@@ -17,19 +17,30 @@ never served; and no clock orders anything.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.elements import ClauseElement
 
-from ..extensions import db, write_intent, writing
-from ..models import CacheVersion
-from ..statements import Prepared
+from .statements import Prepared
+
+# What a claim runs inside, given the engine: the app's turn to write, if it
+# keeps one (on SQLite, this app's threads write one at a time).
+WriteTurn = Callable[[Engine], AbstractContextManager[Any]]
+
+
+def no_turn(_engine: Engine) -> AbstractContextManager[None]:
+    """The default :data:`WriteTurn`: the claim runs as soon as it is asked for."""
+    return contextlib.nullcontext()
+
 
 # The name every stored response depends on: ``flask cache clear`` bumps it.
 ALL = "all"
@@ -45,33 +56,35 @@ def names_for(path: str, tags: Iterable[str]) -> tuple[str, ...]:
     return (ALL, path_name(path), *("tag:" + tag for tag in tags))
 
 
-def _versions_of(count: int, _dialect: Dialect) -> ClauseElement:
+def _versions_of(shape: tuple[Table, int], _dialect: Dialect) -> ClauseElement:
     """The versions of ``count`` names (``:name0`` ...) as one row, NULL for a name with none.
 
     One row, not a row per name: under gunicorn's threads each step of a
     statement lets the worker's other threads run, so fewer steps cost a hit less.
     """
+    table, count = shape
     return select(
         *(
-            select(CacheVersion.version)
-            .where(CacheVersion.name == bindparam(f"name{n}"))
-            .scalar_subquery()
+            select(table.c.version).where(table.c.name == bindparam(f"name{n}")).scalar_subquery()
             for n in range(count)
         )
     )
 
 
 def _read(
-    connection: Connection | PoolProxiedConnection, dialect: Dialect, names: Sequence[str]
+    connection: Connection | PoolProxiedConnection,
+    dialect: Dialect,
+    table: Table,
+    names: Sequence[str],
 ) -> dict[str, int]:
-    statement = Prepared.of(_versions_of, len(names), dialect)
+    statement = Prepared.of(_versions_of, (table, len(names)), dialect)
     (row,) = statement.rows(connection, {f"name{n}": name for n, name in enumerate(names)})
     return {name: int(version or 0) for name, version in zip(names, row, strict=True)}
 
 
-def read_on(connection: Connection, names: Sequence[str]) -> dict[str, int]:
+def read_on(connection: Connection, table: Table, names: Sequence[str]) -> dict[str, int]:
     """Read the versions of ``names`` in ``connection``'s transaction (absent ones are 0)."""
-    return _read(connection, connection.dialect, names)
+    return _read(connection, connection.dialect, table, names)
 
 
 def is_current(recorded: Mapping[str, int], now: Mapping[str, int]) -> bool:
@@ -90,8 +103,10 @@ class VersionReader:
     connection that fails is thrown away, and the next read opens another.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, table: Table, write_turn: WriteTurn = no_turn) -> None:
         self.engine = engine
+        self.table = table
+        self.write_turn = write_turn
         self.pool = engine.pool.recreate()
         self._local = threading.local()
 
@@ -99,9 +114,10 @@ class VersionReader:
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = self.pool.connect()
-            driver: Any = connection.driver_connection
-            if hasattr(driver, "autocommit"):
-                driver.autocommit = True  # psycopg; SQLite's connections already are
+            dbapi: Any = connection.dbapi_connection
+            # Each statement its own transaction: a read sees the latest commit,
+            # and a claim holds no lock after it (SQLAlchemy's name for it, per driver).
+            self.engine.dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
             self._local.connection = connection
         return connection
 
@@ -109,7 +125,7 @@ class VersionReader:
         """The versions of ``names`` (absent ones are 0): the statement ``read_on`` runs."""
         connection = self._connection()
         try:
-            return _read(connection, self.engine.dialect, names)
+            return _read(connection, self.engine.dialect, self.table, names)
         except Exception:
             self._local.connection = None
             connection.invalidate()
@@ -129,8 +145,8 @@ class VersionReader:
             ("insert", {"name": name}) if seen == 0 else ("update", {"name": name, "seen": seen})
         )
         try:
-            with writing(self.engine):
-                statement = Prepared.of(_claim, shape, self.engine.dialect)
+            with self.write_turn(self.engine):
+                statement = Prepared.of(_claim, (self.table, shape), self.engine.dialect)
                 return statement.affected(connection, values) == 1
         except Exception:
             self._local.connection = None
@@ -138,34 +154,37 @@ class VersionReader:
             raise
 
 
-def _claim(shape: str, dialect: Dialect) -> ClauseElement:
+def _insert(dialect: Dialect) -> Any:
+    """The dialect's ``INSERT ... ON CONFLICT`` (SQLite and PostgreSQL have one each)."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
+def _claim(shape: tuple[Table, str], dialect: Dialect) -> ClauseElement:
     """Version 1 of a name that has none (``insert``), or ``:seen + 1`` if it is ``:seen``."""
-    if shape == "insert":
-        insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    table, kind = shape
+    if kind == "insert":
         return (
-            insert(CacheVersion)
+            _insert(dialect)(table)
             .values(name=bindparam("name"), version=1)
-            .on_conflict_do_nothing(index_elements=[CacheVersion.name])
+            .on_conflict_do_nothing(index_elements=[table.c.name])
         )
     return (
-        update(CacheVersion)
-        .where(CacheVersion.name == bindparam("name"), CacheVersion.version == bindparam("seen"))
-        .values(version=CacheVersion.version + 1)
+        update(table)
+        .where(table.c.name == bindparam("name"), table.c.version == bindparam("seen"))
+        .values(version=table.c.version + 1)
     )
 
 
-def _upsert(_shape: None, dialect: Dialect) -> ClauseElement:
+def _upsert(table: Table, dialect: Dialect) -> ClauseElement:
     """Add one to a name's version (1 when it has none): ``:name`` left to bind."""
-    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    statement = insert(CacheVersion).values(name=bindparam("name"), version=1)
+    statement = _insert(dialect)(table).values(name=bindparam("name"), version=1)
     return statement.on_conflict_do_update(
-        index_elements=[CacheVersion.name],
-        set_={"version": CacheVersion.version + 1},
+        index_elements=[table.c.name], set_={"version": table.c.version + 1}
     )
 
 
-def bump(names: Iterable[str]) -> None:
-    """Add one to the version of each name, in the session's open write transaction.
+def bump(session: Session, table: Table, names: Iterable[str]) -> None:
+    """Add one to the version of each name, in ``session``'s open transaction.
 
     Names are bumped in sorted order, so two writers lock the rows in the same
     order and never deadlock (PostgreSQL). One prepared statement, run for
@@ -174,10 +193,6 @@ def bump(names: Iterable[str]) -> None:
     ordered = sorted(set(names))
     if not ordered:
         return
-    if not write_intent.get():
-        raise RuntimeError(
-            "cache versions are bumped inside services.write_transaction(), before its commit"
-        )
-    connection = db.session.connection()
-    upsert = Prepared.of(_upsert, None, connection.dialect)
+    connection = session.connection()
+    upsert = Prepared.of(_upsert, table, connection.dialect)
     upsert.run_many(connection, [{"name": name} for name in ordered])

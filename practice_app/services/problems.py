@@ -13,12 +13,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
 from .. import caching, documents
+from ..caching.statements import Prepared
 from ..errors import FieldErrors, NotAllowed, ProblemNotFound, StateChanged
-from ..extensions import db
+from ..extensions import db, write_intent
 from ..models import DIFFICULTIES, MAX_ID, Problem, ProblemGram, ProblemTag, User, utc_now
 from ..rules import ProblemInput, ProblemPatch, flatten_messages, name_key
 from ..search import name_grams
-from ..statements import Prepared
 from .transactions import unique, write_transaction
 
 PROBLEM_NOT_FOUND = "Problem not found"
@@ -134,7 +134,20 @@ def _save_problem(problem: Problem, *, renamed: bool, new: bool = False) -> None
     db.session.flush()
     if renamed:
         index_name(problem, new=new)
-    caching.invalidate_problem(problem.id)
+    invalidate_problem(problem.id)
+
+
+def invalidate_problem(problem_id: int) -> None:
+    """Make stale every stored response that shows problems: the lists, the counts, this one's.
+
+    Every view that shows problems declares the tag ``problems``; those whose
+    URL takes a ``problem_id`` are dropped for this one only. Called inside
+    the write's transaction, after a flush (a new problem has its id) and
+    before the commit, so the versions change with the data.
+    """
+    if not write_intent.get():
+        raise RuntimeError("problems are invalidated inside write_transaction(), before its commit")
+    caching.invalidate_tag("problems", problem_id=problem_id)
 
 
 def _lock_problem(raw_id: str | int) -> Problem:
@@ -236,4 +249,4 @@ def delete_problem(
         _check(precondition, problem)
         db.session.delete(problem)
         db.session.flush()
-        caching.invalidate_problem(problem.id)
+        invalidate_problem(problem.id)

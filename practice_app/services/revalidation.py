@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from urllib.parse import unquote, urlsplit
-
-from flask import current_app
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .. import caching
 from ..errors import FieldErrors
@@ -47,33 +43,18 @@ def revalidate(paths: Sequence[str], tags: Sequence[str]) -> tuple[list[str], li
 
 
 def _why_unstorable(path: str) -> str | None:
-    """Say why no stored response can exist for ``path``; None when one can.
+    """Say why no stored response can exist for ``path`` (``caching.why_not_stored``).
 
-    One can for exactly the canonical spelling (as ``url_for`` builds it) of
-    a URL that a cached GET view answers (declared, not ``force-dynamic``),
-    with an id a problem can have. Revalidating any other path would record
-    a version that no stored response reads: a caller could grow the table
-    of versions without bound by inventing paths.
+    The cache knows which URLs are canonical and cached; the app adds that an
+    id in one must be one a problem can have.
     """
-    decoded = unquote(path)
-    if not decoded.startswith("/") or any(c in "?#" or not c.isprintable() for c in decoded):
-        return "not a path: it starts with / and holds no query, fragment or control character."
-    adapter = current_app.url_map.bind("localhost")
-    try:
-        rule, values = adapter.match(decoded, method="GET", return_rule=True)
-    except RequestRedirect as redirect:
-        return f"not the canonical spelling, which is {urlsplit(redirect.new_url).path}."
-    except HTTPException:
-        return "no route of this site answers GET for it."
-    policy = caching.policy_for(current_app, rule.endpoint, "GET")
-    if policy is None or policy.mode == "force-dynamic":
-        return "its view is never cached, so no stored response can be dropped."
+    return caching.why_not_stored(path, _check_problem_id)
+
+
+def _check_problem_id(values: Mapping[str, Any]) -> str | None:
     problem_id = values.get("problem_id")
     if problem_id is not None and parse_problem_id(problem_id) is None:
         return f"{problem_id!r} is not a problem id (1 to {MAX_ID}, in ASCII digits)."
-    canonical = adapter.build(rule.endpoint, values, method="GET")
-    if canonical != path:
-        return f"not the canonical spelling, which is {canonical}."
     return None
 
 

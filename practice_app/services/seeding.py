@@ -8,12 +8,11 @@ from importlib import resources
 
 from sqlalchemy import select
 
-from .. import caching
 from ..extensions import db
 from ..models import Problem, utc_now
 from ..rules import name_key
 from .accounts import create_user, find_user
-from .problems import assign, index_name, load_problem_fields, unique_name
+from .problems import assign, index_name, invalidate_problem, load_problem_fields, unique_name
 from .transactions import write_transaction
 
 SEED_AUTHOR = "curator"
@@ -42,5 +41,5 @@ def seed_problems() -> int:
         db.session.flush()
         for problem in added:
             index_name(problem, new=True)
-            caching.invalidate_problem(problem.id)
+            invalidate_problem(problem.id)
     return len(added)

@@ -154,7 +154,7 @@ def _compare_excerpts() -> dict[str, Excerpt]:
         "pending": static_excerpt("app.js", "function busy("),
         "dynamic": source_excerpt(views["api.clock_dynamic"].view_class),
         "revalidate": source_excerpt(views["api.clock_revalidate"].view_class),
-        "invalidate": source_excerpt(caching.invalidate_problem),
+        "invalidate": source_excerpt(services.invalidate_problem),
     }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select
 
 from practice_app.api.auth import webhook_signature
 from practice_app.cors import ALLOW_HEADERS
-from practice_app.models import CacheVersion
+from practice_app.extensions import route_cache
 from tests.support import races
 from tests.support.auth import bearer
 from tests.support.servers import LiveServer, start_server, stop_server
@@ -151,7 +151,7 @@ def version_rows(server: LiveServer) -> int:
     engine = create_engine(server.env["FLASK_SQLALCHEMY_DATABASE_URI"])
     try:
         with engine.connect() as connection:
-            return connection.scalar(select(func.count()).select_from(CacheVersion.__table__)) or 0
+            return connection.scalar(select(func.count()).select_from(route_cache.table)) or 0
     finally:
         engine.dispose()
 

@@ -22,9 +22,9 @@ from sqlalchemy import func, select, text
 
 from devservers.postgres import Postgres
 from practice_app import create_app, documents, services
+from practice_app.caching.statements import Prepared
 from practice_app.extensions import db
 from practice_app.models import Problem
-from practice_app.statements import Prepared
 from tests.support.search import SETTINGS, check, load, names, queries
 
 

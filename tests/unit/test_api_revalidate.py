@@ -12,8 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from practice_app.api.auth import webhook_signature
-from practice_app.extensions import db
-from practice_app.models import CacheVersion
+from practice_app.extensions import db, route_cache
 from tests.support.auth import bearer
 
 SECRET = "webhook-secret-for-tests"
@@ -93,7 +92,7 @@ def test_the_canonical_path_of_any_cached_view_is_accepted_once(
 def version_rows(app: Flask) -> int:
     """How many paths and tags the database keeps a version of (``cache_versions``)."""
     with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(CacheVersion)) or 0
+        return db.session.scalar(select(func.count()).select_from(route_cache.table)) or 0
 
 
 # Paths that no stored response can have, and a word of why each is refused.

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 from werkzeug.test import TestResponse
 
-from practice_app import documents
+from practice_app import caching, documents
 from tests.support.auth import bearer
 
 
@@ -84,7 +84,7 @@ def test_every_read_shows_the_database(
     faults: dict[str, str | None] = {"mode": None}
     apps = [make_app(CACHE_RETRY_SECONDS=0) for _ in range(3)]
     for app in apps:
-        store = app.extensions["practice_cache"]
+        store = caching.bound(app).store
         store.backend = FaultyBackend(store.backend, faults)
     clients = [app.test_client() for app in apps]
     make_user("alice")

@@ -224,7 +224,7 @@ def test_only_one_regeneration_at_a_time(
 ) -> None:
     client.get("/t/revalidating")
     clock.now += 61
-    store = app.extensions["practice_cache"]
+    store = caching.bound(app).store
     assert store.try_lock("/t/revalidating")  # another worker is regenerating
     for _ in range(3):
         with client.get("/t/revalidating") as response:
@@ -242,7 +242,7 @@ def test_a_lock_left_by_a_dead_worker_expires(
 ) -> None:
     client.get("/t/revalidating")
     clock.now += 61
-    store = app.extensions["practice_cache"]
+    store = caching.bound(app).store
     store.lock_seconds = 1  # a lock Redis lets expire in a second of real time
     assert store.try_lock("/t/revalidating")
     client.get("/t/revalidating").close()  # held: served stale, not regenerated
@@ -465,11 +465,9 @@ def test_a_deploy_of_other_code_starts_with_an_empty_cache(make_app: Callable[..
     assert x_cache(new.get("/api/clock/static")) == "MISS"
 
 
-def test_the_default_version_is_a_hash_of_the_code() -> None:
-    from practice_app.caching import code_version
-
-    assert code_version() == code_version()
-    assert len(code_version()) == 16
+def test_the_default_version_is_a_hash_of_the_app_package(app: Flask) -> None:
+    assert caching.code_version(app) == caching.code_version(app)
+    assert len(caching.code_version(app)) == 16
 
 
 def test_shared_max_age_opts_into_bounded_staleness(make_app: Callable[..., Flask]) -> None:

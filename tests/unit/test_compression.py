@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from practice_app import compression
+from practice_app.caching import compression as codings
 from tests.support.auth import bearer
 
 
@@ -43,7 +43,7 @@ from tests.support.auth import bearer
 def test_choose_takes_br_when_accepted_else_gzip_and_honours_q_0(
     header: str | None, chosen: str | None
 ) -> None:
-    assert compression.choose(header) == chosen
+    assert codings.choose(header) == chosen
 
 
 def decode(response: Any) -> bytes:
@@ -67,19 +67,19 @@ def test_a_stored_response_is_compressed_once_and_each_encoding_has_its_etag(
     seeded: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
-    real = compression.compress
+    real = codings.compress
 
     def counting(body: bytes, coding: str) -> bytes:
         calls.append(coding)
         return real(body, coding)
 
-    monkeypatch.setattr(compression, "compress", counting)
+    monkeypatch.setattr(codings, "compress", counting)
     plain = client.get("/api/problems", buffered=False)  # sent, not yet closed
     assert plain.headers["X-Cache"] == "MISS"
     assert calls == []  # a client that takes no compression waits for none...
     plain.close()
     assert sorted(calls) == ["br", "gzip"]  # ...both are made once it is sent, and stored
-    assert len(plain.data) > compression.MIN_SIZE
+    assert len(plain.data) > codings.MIN_SIZE
     assert "Content-Encoding" not in plain.headers
     assert "Accept-Encoding" in plain.headers["Vary"]
 
@@ -135,7 +135,7 @@ def test_dynamic_responses_are_compressed_on_the_way_out(
     seeded: Flask, client: FlaskClient
 ) -> None:
     plain = client.get("/api/search?q=e&limit=50")
-    assert "X-Cache" not in plain.headers and len(plain.data) > compression.MIN_SIZE
+    assert "X-Cache" not in plain.headers and len(plain.data) > codings.MIN_SIZE
     for coding in ("br", "gzip"):
         response = client.get("/api/search?q=e&limit=50", headers={"Accept-Encoding": coding})
         assert response.headers["Content-Encoding"] == coding

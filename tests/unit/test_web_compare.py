@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from devservers.processes import ROOT
+from practice_app import caching
 from tests.support.auth import bearer
 from tests.support.clock import Clock
 
@@ -41,8 +42,8 @@ def test_compare_restates_the_comparison_for_this_app(client: FlaskClient) -> No
         "api/routes.py",
         "web/problems.py",
         "caching.cache_view",
-        "caching.CacheMiddleware",
-        "caching.invalidate_problem",
+        "caching.RouteCache",
+        "services.invalidate_problem",
         "flask_app.PracticeFlask",
         "A cacheable GET beside a POST on one URL",
         "in every worker",
@@ -152,7 +153,7 @@ def test_the_panel_releases_the_revalidating_clocks_lock(make_app: Callable[...,
     stale = live_values(client.get("/compare").text)["/api/clock/revalidate"]
     assert (stale["x-cache"], stale["value"]) == ("STALE", first["value"])
     # The stale answer was followed by a new rendering, and the lock was released.
-    store = app.extensions["practice_cache"]
+    store = caching.bound(app).store
     assert store.try_lock("/api/clock/revalidate")
     store.release("/api/clock/revalidate")
     fresh = live_values(client.get("/compare").text)["/api/clock/revalidate"]
@@ -233,7 +234,7 @@ def test_compare_teaches_nextjs_since_14_and_on_demand_revalidation(client: Flas
         'TIMESTAMP + "." + RAW BODY',
         "FLASK_REVALIDATE_SECRET",
         "more than 300 s away: 401",
-        "caching.invalidate_problem",
+        "services.invalidate_problem",
     ):
         assert phrase in text, phrase
     assert "X-Webhook-Signature: sha256=$SIG" in code_blocks(html)["This app: POST /api/revalidate"]
