@@ -60,7 +60,7 @@ class _Render:
 
 
 _render: contextvars.ContextVar[_Render | None] = contextvars.ContextVar(
-    "practice_cache_render", default=None
+    "route_cache_render", default=None
 )
 
 

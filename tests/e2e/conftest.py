@@ -11,6 +11,7 @@ import pytest
 from devservers.postgres import Postgres, postgres_cluster
 from devservers.processes import free_port
 from devservers.redis import redis_server
+from tests.support.auth import CHIEF, WRITER
 from tests.support.servers import LiveServer, stop_server
 
 
@@ -21,6 +22,18 @@ def servers() -> Iterator[list[LiveServer]]:
     yield started
     for server in started:
         stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def token(server: LiveServer) -> str:
+    """A writer's API token on the module's ``server`` (a module that uses it defines one)."""
+    return server.user_token(*WRITER)
+
+
+@pytest.fixture(scope="module")
+def admin(server: LiveServer) -> str:
+    """An admin's API token on the module's ``server``."""
+    return server.user_token(*CHIEF, admin=True)
 
 
 @pytest.fixture(scope="module")

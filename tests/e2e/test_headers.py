@@ -25,16 +25,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def token(server: LiveServer) -> str:
-    return server.user_token("writer", PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def admin(server: LiveServer) -> str:
-    return server.user_token("chief", "chief-password-1", admin=True)
-
-
 def send(
     server: LiveServer,
     method: str,

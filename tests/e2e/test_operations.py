@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.auth import bearer
+from tests.support.auth import WRITER, bearer
 from tests.support.metrics import metric
 from tests.support.servers import LiveServer, start_server, stop_server
 
@@ -23,16 +23,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     server = start_server(tmp_path_factory.mktemp("operations"), workers=3)
     yield server
     stop_server(server)
-
-
-@pytest.fixture(scope="module")
-def token(server: LiveServer) -> str:
-    return server.user_token("operator", PASSWORD)
-
-
-@pytest.fixture(scope="module")
-def admin(server: LiveServer) -> str:
-    return server.user_token("chief", "chief-password-1", admin=True)
 
 
 def fresh_get(
@@ -116,7 +106,7 @@ def test_one_access_line_a_request_with_no_secret_in_it(server: LiveServer, toke
     ids["login"] = f"login-{uuid.uuid4().hex}"
     signed_in = session.post(
         server.url("/login"),
-        data={"name": "operator", "password": PASSWORD, "csrf_token": csrf.group(1)},
+        data={"name": WRITER[0], "password": WRITER[1], "csrf_token": csrf.group(1)},
         headers={"X-Request-ID": ids["login"]},
         allow_redirects=False,
         timeout=10,
@@ -132,12 +122,12 @@ def test_one_access_line_a_request_with_no_secret_in_it(server: LiveServer, toke
     hit = lines["hit"][0]
     assert '"GET /api/stats" 200' in hit and re.search(r" \d+ms user=- *$", hit), hit
     assert '"POST /api/problems" 201' in lines["write"][0]
-    assert lines["write"][0].rstrip().endswith("user=operator")
+    assert lines["write"][0].rstrip().endswith(f"user={WRITER[0]}")
     assert '"GET /api/whoami" 200' in lines["query"][0]
     assert '"POST /login" 303' in lines["login"][0]
-    assert lines["cookie"][0].rstrip().endswith("user=operator")
+    assert lines["cookie"][0].rstrip().endswith(f"user={WRITER[0]}")
     log = server.log()
-    for secret in (token, PASSWORD, cookie, secret_query, csrf.group(1)):
+    for secret in (token, WRITER[1], cookie, secret_query, csrf.group(1)):
         assert secret not in log
 
 

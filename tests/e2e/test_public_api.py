@@ -39,16 +39,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def admin(server: LiveServer) -> str:
-    return server.user_token("root", "root-password-1", admin=True)
-
-
-@pytest.fixture(scope="module")
-def token(server: LiveServer) -> str:
-    return server.user_token("writer", "writer-password-1")
-
-
 def fresh_get(server: LiveServer, path: str, **headers: str) -> requests.Response:
     """A GET on a new connection, so that successive ones spread over the workers."""
     return requests.get(server.url(path), headers={"Connection": "close", **headers}, timeout=10)
