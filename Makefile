@@ -26,10 +26,11 @@ $(DOCS_STAMP): $(RUN_STAMP)
 	$(BIN)/pip install -q --group docs
 	touch $(DOCS_STAMP)
 
-## run: install (no test tools), migrate, seed an empty catalogue, serve on http://127.0.0.1:8000
+## run: install (no test tools), migrate, seed an empty catalogue, store the static routes (flask cache warm), serve on http://127.0.0.1:8000
 run: $(RUN_STAMP)
 	$(FLASK) db upgrade
 	$(FLASK) seed --if-empty
+	$(FLASK) cache warm
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## system-deps: Debian's chromium, redis-server and postgresql for the tests (apt, when missing and root)

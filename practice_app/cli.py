@@ -1,4 +1,4 @@
-"""Commands: ``flask --app practice_app seed | users create | tokens create | cache clear``."""
+"""Commands: ``flask --app practice_app seed | users create | tokens create | cache clear|warm``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from . import services
+from . import caching, services
 from .errors import FieldErrors, ValueTaken
 
 users = AppGroup("users", help="Manage accounts.")
@@ -77,6 +77,17 @@ def cache_clear() -> None:
     """Drop every stored response (the static clock included)."""
     services.clear_cache()
     click.echo("Cache cleared.")
+
+
+@cache_group.command("warm")
+def cache_warm() -> None:
+    """Store every static and revalidating route without parameters, as ``next build`` renders them.
+
+    Run after migrating, before traffic (``make run`` does): the first GET of
+    the list is then a hit.
+    """
+    for warmed in caching.warm():
+        click.echo(f"{warmed.path}: {warmed.outcome}")
 
 
 def register(app: Flask) -> None:

@@ -90,6 +90,9 @@ class Defaults:
     # After a write, one request renders a URL and the others wait for its
     # entry this long at most, then render themselves.
     CACHE_RENDER_WAIT_SECONDS = 2.0
+    # Results each data-cached read keeps at most (search: one per distinct query
+    # in use; a slot each, by a hash of the query, so distinct queries replace).
+    CACHE_DATA_SLOTS = 10_000
 
     # Session cookie: HttpOnly and SameSite=Lax; Secure when served over HTTPS
     # (set FLASK_SESSION_COOKIE_SECURE=true behind TLS).

@@ -203,6 +203,7 @@ RULES: dict[str, Rule] = {
     "CACHE_REGENERATE_LOCK_SECONDS": _whole("seconds", 1),
     "CACHE_REVALIDATE": _periods,
     "CACHE_RENDER_WAIT_SECONDS": _seconds(zero=True),
+    "CACHE_DATA_SLOTS": _whole("entries", 1),
     "SESSION_COOKIE_HTTPONLY": _bool,
     "SESSION_COOKIE_SAMESITE": _same_site,
     "SESSION_COOKIE_SECURE": _bool,

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
+from .caching import cache_data
 from .caching.statements import Prepared
 from .errors import MalformedRequest
 from .extensions import db
@@ -228,6 +229,14 @@ class SearchQuery:
         """The same search, another page."""
         return dataclasses.replace(self, limit=limit, offset=offset)
 
+    def key(self) -> tuple[str, str | None, str | None, int, int]:
+        """What decides the results: the text as the name rule keys it, the filters, the page.
+
+        ``Tree``, `` tree `` and ``TREE`` are one search (the data cache keeps one result).
+        """
+        tag = self.tag.strip().lower() if self.tag else None
+        return (name_key(self.text.strip()), self.difficulty or None, tag, self.limit, self.offset)
+
     def filters(self) -> dict[str, Any]:
         """The filters that are set, by their query-string names."""
         return {
@@ -266,9 +275,17 @@ def search(query: SearchQuery, *, ids_only: bool = False) -> Search:
     return Search(rows, total)
 
 
+@cache_data(tags=("problems",), key=SearchQuery.key)
 def search_documents(query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
-    """:func:`search`, the page as the API's documents."""
+    """:func:`search`, the page as the API's documents: kept by the data cache, per query."""
     found = search(query)
     connection = db.session.connection()
     tag_rows = _tags_of(connection, found.ids) if found.rows else []
     return _documents(found.rows, tag_rows), found.total
+
+
+@cache_data(tags=("problems",), key=SearchQuery.key)
+def search_ids(query: SearchQuery) -> tuple[list[int], int]:
+    """:func:`search`, the page as ids (for the pages): kept by the data cache, per query."""
+    found = search(query, ids_only=True)
+    return found.ids, found.total

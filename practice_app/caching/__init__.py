@@ -33,6 +33,9 @@ One module a job:
     lock; every failure is a miss.
 ``compression``
     The encodings a stored response is kept in (br, gzip).
+``data``
+    The data cache: :func:`cache_data` keeps a read function's results
+    (``unstable_cache``), checked against the same versions.
 ``middleware``
     The hit path, before Flask: canonical URLs, version check, 304s, STALE
     and its regeneration after the response is sent.
@@ -42,6 +45,8 @@ One module a job:
     What a write calls inside its transaction (``revalidatePath``, ``revalidateTag``).
 ``statements``
     Statements compiled once per dialect and run raw (the hit path's read).
+``warm``
+    Build-time static: :func:`warm` stores every parameterless route before traffic.
 ``wsgi``
     Plain WSGI helpers: a GET made inside the app, a body closed as a server does.
 ``adapter`` and ``state``
@@ -50,6 +55,7 @@ One module a job:
 
 from __future__ import annotations
 
+from .data import DATA_HEADER, cache_data
 from .extension import DEFAULTS, RouteCache, code_version
 from .invalidation import (
     clear,
@@ -74,9 +80,11 @@ from .render import mark_dynamic
 from .state import bound
 from .store import Entry, ResponseStore, body_etag
 from .tracking import TrackingRequest
+from .warm import Warmed, warm
 from .wsgi import SubResponse, subrequest
 
 __all__ = [
+    "DATA_HEADER",
     "DEFAULTS",
     "DYNAMIC_CACHE_CONTROL",
     "ROUTE_ENVIRON",
@@ -88,8 +96,10 @@ __all__ = [
     "StaticViewReadRequest",
     "SubResponse",
     "TrackingRequest",
+    "Warmed",
     "body_etag",
     "bound",
+    "cache_data",
     "cache_exempt",
     "cache_view",
     "clear",
@@ -103,5 +113,6 @@ __all__ = [
     "revalidate",
     "shared_cache_control",
     "subrequest",
+    "warm",
     "why_not_stored",
 ]

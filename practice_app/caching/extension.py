@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from cachelib import FileSystemCache
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Table
 
 from . import adapter
+from .data import DATA_ENVIRON, DATA_HEADER
 from .invalidation import listen_for_commits
 from .middleware import CacheMiddleware
 from .policy import check_revalidate_overrides
@@ -56,6 +57,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_REVALIDATE": {},
     # Seconds a request waits for another's render of the same URL before its own.
     "CACHE_RENDER_WAIT_SECONDS": 2.0,
+    # Results each ``cache_data`` function keeps at most (a slot each, by a hash of its arguments).
+    "CACHE_DATA_SLOTS": 10_000,
     # The clock of entries' ages (None: time.time; tests inject one).
     "CACHE_CLOCK": None,
 }
@@ -125,7 +128,16 @@ class RouteCache:
             render_wait=float(app.config["CACHE_RENDER_WAIT_SECONDS"]),
             count=self.count,
         )
-        app.extensions[EXTENSION] = BoundCache(self, store, middleware)
+        data_slots = int(app.config["CACHE_DATA_SLOTS"])
+        app.extensions[EXTENSION] = BoundCache(self, store, middleware, data_slots)
+
+        @app.after_request
+        def say_data_cache(response: Response) -> Response:
+            # What the view's reads through ``cache_data`` were: all kept (HIT), or any read (MISS).
+            state = request.environ.get(DATA_ENVIRON)
+            if state is not None:
+                response.headers[DATA_HEADER] = state
+            return response
 
         @app.teardown_request
         def release_render(_error: BaseException | None) -> None:

@@ -30,7 +30,8 @@ _PENDING = "route_cache_invalidated"
 def invalidate_tag(tag: str, **values: Any) -> None:
     """Make stale the stored response of every view tagged ``tag``, its URL built from ``values``.
 
-    Views whose URL needs a value that is not given are left alone: with
+    The data cache's results under ``tag`` (:func:`data.cache_data`) are
+    dropped too. Views whose URL needs a value that is not given are left alone: with
     ``invalidate_tag("problems", problem_id=7)``, a list tagged ``problems``
     is dropped, and of the views of one problem, problem 7's only.
     """
@@ -46,7 +47,7 @@ def invalidate_tag(tag: str, **values: Any) -> None:
         except BuildError:
             continue
         rules.append(rule.rule)
-    _bump(["path:" + path for path in paths])
+    _bump(["path:" + path for path in paths] + ["data:" + tag])
     _count_on_commit(rules)
 
 
@@ -113,7 +114,13 @@ def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
     transaction. Each path must be one :func:`why_not_stored` accepts.
     """
     paths, tags = list(paths), list(tags)
-    _bump([*("path:" + path for path in paths), *("tag:" + tag for tag in tags)])
+    _bump(
+        [
+            *("path:" + path for path in paths),
+            *("tag:" + tag for tag in tags),
+            *("data:" + tag for tag in tags),
+        ]
+    )
     adapter = current_flask_app().url_map.bind("localhost")
     rules = [adapter.match(path, method="GET", return_rule=True)[0].rule for path in paths]
     _count_on_commit([*rules, *(rule.rule for tag in tags for rule in _tagged_rules(tag))])

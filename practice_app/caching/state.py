@@ -25,6 +25,7 @@ class BoundCache:
     extension: RouteCache
     store: ResponseStore
     middleware: CacheMiddleware
+    data_slots: int  # how many results each ``cache_data`` function keeps at most
 
 
 def bound(app: Flask | None = None) -> BoundCache:

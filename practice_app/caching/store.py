@@ -127,6 +127,7 @@ class ResponseStore:
         # Heads are filed under the code's version: a deploy starts with none,
         # as a Next.js build does, and never serves what the old code rendered.
         self.head_prefix = f"view:{version}:"
+        self.data_prefix = f"data:{version}:"
         self.cache_dir = cache_dir
         self.lock_dir = (
             None if cache_dir is None else cache_dir.with_name(cache_dir.name + ".locks")
@@ -267,6 +268,29 @@ class ResponseStore:
             self.discard_body(previous)
         self._keep(entry.etag, bodies)
         self._remember(key, entry)
+        return True
+
+    # -- the data cache's entries ----------------------------------------------------
+
+    def get_data(self, key: str) -> Any:
+        """The data cache's entry under ``key``, or None (also when the backend fails)."""
+        try:
+            self._check_up()
+            return self.backend.get(self.data_prefix + key)
+        except Exception as exc:
+            self._failed("read", exc)
+            return None
+
+    def put_data(self, key: str, entry: dict[str, Any]) -> bool:
+        """Keep a data cache entry under ``key``; False when the backend refused it."""
+        try:
+            self._check_up()
+            stored = self.backend.set(self.data_prefix + key, entry, timeout=self.entry_seconds)
+            if not stored:
+                raise OSError("the backend refused the data entry")
+        except Exception as exc:
+            self._failed("write", exc)
+            return False
         return True
 
     def _previous_etag(self, key: str) -> str | None:

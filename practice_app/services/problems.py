@@ -50,12 +50,12 @@ def get_problem(raw_id: str | int) -> Problem:
 
 
 def search_problems(query: documents.SearchQuery) -> tuple[list[Problem], int]:
-    """:func:`documents.search`, the page as Problem objects (for the pages' templates)."""
-    found = documents.search(query, ids_only=True)
-    if not found.rows:
-        return [], found.total
-    page = db.session.scalars(select(Problem).where(Problem.id.in_(found.ids)).order_by(Problem.id))
-    return list(page), found.total
+    """:func:`documents.search_ids`, the page as Problem objects (for the pages' templates)."""
+    ids, total = documents.search_ids(query)
+    if not ids:
+        return [], total
+    page = db.session.scalars(select(Problem).where(Problem.id.in_(ids)).order_by(Problem.id))
+    return list(page), total
 
 
 def problem_stats() -> dict[str, Any]:

@@ -1,0 +1,163 @@
+"""The data cache: Next.js's ``unstable_cache`` (and ``'use cache'`` with ``cacheTag``), for reads.
+
+A dynamic view is never stored, but the reads it makes may be kept:
+``@cache_data(tags=("problems",))`` on a function keeps its result by the
+function and its canonical arguments, in the same backend as the stored
+responses (so a repeat is a hit whichever worker answers it), checked
+against the same database versions:
+
+- An entry depends on ``all`` and ``data:<tag>`` for each of its tags.
+  :func:`invalidation.invalidate_tag` and :func:`invalidation.revalidate`
+  bump ``data:<tag>`` in the write's transaction, so once a write is
+  answered, no worker of any machine serves a result read before it.
+- The versions are read in the caller's transaction before the function
+  reads anything, and stored with the result: a result is never recorded
+  under versions newer than its data.
+- Bounded: a function's entries live in ``CACHE_DATA_SLOTS`` slots, chosen
+  by a hash of the arguments; a slot holds one result (with the arguments
+  it is for), so a stream of distinct arguments replaces entries, never adds
+  more than the slots.
+- One computation per burst: after a miss, one caller of all computes (a
+  lock in the backend); the others wait for its entry, as for a render.
+- Memoized per request: the same function with the same arguments runs once
+  in a request (React's ``cache``, which Next.js applies to ``fetch``).
+
+The request's environ says what the data cache did (``DATA_ENVIRON``): ``HIT``
+when every read came from it, ``MISS`` when any was read; the extension
+answers it as ``X-Data-Cache``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar, cast
+
+from flask import current_app, g, has_app_context, has_request_context, request
+
+from .state import EXTENSION, bound
+from .versions import ALL, read_on
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# What a request's reads through the data cache were: HIT (all of them) or MISS.
+DATA_ENVIRON = "route_cache.data"
+DATA_HEADER = "X-Data-Cache"
+# How often a caller waiting for another's computation looks for its entry.
+WAIT_POLL_SECONDS = 0.01
+_MEMO = "route_cache_memo"
+
+
+def data_names(tags: Iterable[str]) -> tuple[str, ...]:
+    """The version names a data entry with these tags depends on."""
+    return (ALL, *sorted({"data:" + tag for tag in tags}))
+
+
+def cache_data(
+    *,
+    tags: Iterable[str] = (),
+    revalidate: int | None = None,
+    key: Callable[..., Hashable] | None = None,
+) -> Callable[[F], F]:
+    """Keep a read function's results, by its arguments, until a write to one of ``tags``.
+
+    ``key(*args, **kwargs)`` gives the arguments' canonical form (two calls
+    that must share a result give equal keys; its ``repr`` is the cache key);
+    without it, the arguments themselves. ``revalidate``: seconds a result is
+    kept at most, as ``cacheLife``. The result must be plain data the
+    backend can keep (lists, dicts, tuples, numbers, strings), never ORM
+    objects. Outside a request, or in an app without the extension, the
+    function simply runs.
+    """
+    tag_names = tuple(tags)
+    if revalidate is not None and revalidate <= 0:
+        raise ValueError("revalidate takes a positive number of seconds")
+
+    def decorate(function: F) -> F:
+        name = f"{function.__module__}.{function.__qualname__}"
+
+        @functools.wraps(function)
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            if not has_app_context() or EXTENSION not in _current_extensions():
+                return function(*args, **kwargs)
+            canonical = repr(key(*args, **kwargs) if key else (args, sorted(kwargs.items())))
+            memo: dict[tuple[str, str], Any] = g.setdefault(_MEMO, {})
+            if (name, canonical) in memo:
+                return memo[(name, canonical)]
+            value, state = _read_through(
+                function, name, canonical, tag_names, revalidate, args, kwargs
+            )
+            memo[(name, canonical)] = value
+            if has_request_context():
+                environ = request.environ
+                was = environ.get(DATA_ENVIRON)
+                environ[DATA_ENVIRON] = "MISS" if "MISS" in (state, was) else state
+            return value
+
+        cached.cache_function = function  # type: ignore[attr-defined]
+        return cast(F, cached)
+
+    return decorate
+
+
+def _current_extensions() -> dict[str, Any]:
+    return current_app.extensions
+
+
+def _read_through(
+    function: Callable[..., Any],
+    name: str,
+    canonical: str,
+    tags: tuple[str, ...],
+    revalidate: int | None,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> tuple[Any, str]:
+    """The function's result and whether it came from the data cache (HIT) or was read (MISS)."""
+    cache = bound()
+    store = cache.store
+    session = cache.extension.db.session()
+    # Before any data: in the transaction the function's reads will run in.
+    versions = read_on(session.connection(), cache.extension.table, data_names(tags))
+    slots = cache.data_slots
+    digest = hashlib.sha256(f"{name}\x00{canonical}".encode("utf-8", "surrogateescape"))
+    slot_key = f"{name}:{int.from_bytes(digest.digest()[:8], 'big') % slots}"
+
+    def current() -> Any:
+        entry = store.get_data(slot_key)
+        if (
+            isinstance(entry, dict)
+            and entry.get("args") == canonical
+            and entry.get("versions") == versions
+            and (revalidate is None or store.clock() - entry["stored_at"] < revalidate)
+        ):
+            return entry
+        return None
+
+    found = current()
+    if found is not None:
+        return found["value"], "HIT"
+    locked = store.lock("data:" + slot_key)
+    if locked is False:  # another caller computes it: wait for its entry a moment
+        deadline = time.monotonic() + cache.middleware.render_wait
+        while time.monotonic() < deadline:
+            time.sleep(WAIT_POLL_SECONDS)
+            found = current()
+            if found is not None:
+                return found["value"], "HIT"
+    elif locked:
+        # Another caller may have stored it between this one's look and its lock.
+        found = current()
+        if found is not None:
+            store.release("data:" + slot_key)
+            return found["value"], "HIT"
+    try:
+        value = function(*args, **kwargs)
+        entry = {"args": canonical, "value": value, "versions": versions}
+        store.put_data(slot_key, {**entry, "stored_at": store.clock()})
+    finally:
+        if locked:
+            store.release("data:" + slot_key)
+    return value, "MISS"
