@@ -1,4 +1,4 @@
-"""Every security header the app sets, in one place: the pages', and the API docs page's.
+"""The pages' defences in one place: every security header the app sets, and the forms' Origin.
 
 The pages (the ``web`` blueprint) load only their own files: no inline
 script, no other origin, no framing. ``/api/docs`` is not one of the pages,
@@ -7,11 +7,20 @@ only (the initialiser is ``static/swagger-init.js``, not inline), the inline
 styles it sets, images from this site and ``data:`` URIs, and no framing.
 ``nosniff`` goes on every response, cache hits included, from ``headers.py``
 (a WSGI middleware, because hits are served before Flask).
+
+The form actions are protected by Flask-WTF's CSRF token; as defence in
+depth, a form POST whose ``Origin`` names another site is refused too
+(:func:`refuse_other_origins`), as Next.js refuses a Server Action whose
+``Origin`` does not match its ``Host``.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+
+from .errors import NotAllowed
+
+OTHER_ORIGIN = "This form was sent from another site, so nothing was saved."
 
 # Inline style attributes are allowed for the text-align that nh3 keeps on
 # Markdown table cells; images in statements may come from any http(s) host.
@@ -42,6 +51,22 @@ def page_headers(response: Response) -> Response:
     for name, value in PAGE_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def refuse_other_origins() -> None:
+    """Refuse a form POST that a browser says came from another site (the pages' ``before_request``).
+
+    Browsers send ``Origin`` with every form POST; when it names another
+    scheme, host or port than this site's, the request is a 403 and nothing
+    is written, even with a valid CSRF token. A POST without ``Origin`` (an
+    old browser, a script) is left to the token. Behind a proxy, this site's
+    origin is what ``FLASK_PROXY_FIX_HOPS`` makes of the forwarded host and scheme.
+    """
+    if request.method != "POST":
+        return
+    origin = request.headers.get("Origin")
+    if origin is not None and origin.lower() != request.host_url.rstrip("/").lower():
+        raise NotAllowed(OTHER_ORIGIN)
 
 
 def docs_headers(response: Response) -> Response:

@@ -7,4 +7,5 @@ from flask import Blueprint
 from .. import security
 
 bp = Blueprint("web", __name__)
+bp.before_request(security.refuse_other_origins)
 bp.after_request(security.page_headers)

@@ -59,6 +59,35 @@ def test_a_form_without_csrf_is_400_and_writes_nothing(
     assert api_names(live_server) == before
 
 
+def test_a_form_from_another_origin_is_403_even_with_its_token(
+    live_server: LiveServer, carol: requests.Session
+) -> None:
+    before = api_names(live_server)
+    data = {"name": "Cross Site", "difficulty": "easy", "tags": "", "statement": ""}
+    for origin in ("http://evil.example", live_server.base_url.replace("127.0.0.1", "localhost")):
+        token = csrf(carol, live_server.url("/problems/new"))
+        response = carol.post(
+            live_server.url("/problems/new"),
+            data={**data, "csrf_token": token},
+            headers={"Origin": origin},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert response.status_code == 403, origin
+        assert "another site" in response.text
+    assert api_names(live_server) == before
+    token = csrf(carol, live_server.url("/problems/new"))
+    same = carol.post(
+        live_server.url("/problems/new"),
+        data={**data, "csrf_token": token},
+        headers={"Origin": live_server.base_url},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert same.status_code == 303
+    assert "Cross Site" in api_names(live_server)
+
+
 def test_invalid_input_is_422_with_the_error_and_the_typed_values(
     live_server: LiveServer, carol: requests.Session
 ) -> None:
