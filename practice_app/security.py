@@ -16,6 +16,8 @@ depth, a form POST whose ``Origin`` names another site is refused too
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, request
 
 from .errors import NotAllowed
@@ -54,18 +56,21 @@ def page_headers(response: Response) -> Response:
 
 
 def refuse_other_origins() -> None:
-    """Refuse a form POST that a browser says came from another site (the pages' ``before_request``).
+    """Refuse a form POST that a browser says came from another site (the pages' before_request).
 
-    Browsers send ``Origin`` with every form POST; when it names another
-    scheme, host or port than this site's, the request is a 403 and nothing
-    is written, even with a valid CSRF token. A POST without ``Origin`` (an
-    old browser, a script) is left to the token. Behind a proxy, this site's
-    origin is what ``FLASK_PROXY_FIX_HOPS`` makes of the forwarded host and scheme.
+    Browsers send ``Origin`` with every form POST. As Next.js does for a
+    Server Action, its host (and port) is compared with the request's
+    ``Host``; when they differ (or ``Origin`` is ``null``), the request is a
+    403 and nothing is written, even with a valid CSRF token. The scheme is
+    not compared, so a TLS proxy in front that forwards plain HTTP changes
+    nothing; behind a proxy that rewrites ``Host``, ``FLASK_PROXY_FIX_HOPS``
+    makes the forwarded host the request's. A POST without ``Origin`` (an
+    old browser, a script) is left to the token.
     """
     if request.method != "POST":
         return
     origin = request.headers.get("Origin")
-    if origin is not None and origin.lower() != request.host_url.rstrip("/").lower():
+    if origin is not None and urlsplit(origin).netloc.lower() != request.host.lower():
         raise NotAllowed(OTHER_ORIGIN)
 
 
