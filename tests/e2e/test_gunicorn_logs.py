@@ -43,7 +43,7 @@ def test_each_app_warning_is_logged_once_after_cachelib_warned(server: LiveServe
     # The cache directory becomes a file: cachelib warns through the root logger,
     # then the app warns (once a minute in each worker) that it serves dynamically.
     cache = server.instance / "cache"
-    shutil.rmtree(cache)
+    _remove_tree(cache)
     cache.write_text("not a directory\n")
     # URLs no worker has stored yet: each worker reads the backend, then tries
     # to store (a worker serves an entry it already holds without the backend).
@@ -65,6 +65,18 @@ def test_each_app_warning_is_logged_once_after_cachelib_warned(server: LiveServe
         records.append((prefix.group(1), line[prefix.end() :]))
     twice = [record for record, count in Counter(records).items() if count > 1]
     assert not twice, app_lines
+
+
+def _remove_tree(folder: Path) -> None:
+    """``rmtree`` while a worker may still write there: cachelib writes each file (and its
+    count file) as a temporary one renamed into place, which can vanish under rmtree."""
+    for _ in range(50):
+        try:
+            shutil.rmtree(folder)
+            return
+        except FileNotFoundError:
+            time.sleep(0.01)
+    shutil.rmtree(folder)
 
 
 def test_no_control_socket_is_shared_with_other_gunicorns(
