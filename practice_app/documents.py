@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Integer, bindparam, column, func, select, text
+from sqlalchemy import ColumnElement, Integer, bindparam, case, column, func, select, text
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -27,7 +27,7 @@ from .caching import cache_data
 from .caching.statements import Prepared
 from .errors import MalformedRequest
 from .extensions import db
-from .models import TIMESTAMP, Problem, ProblemGram, ProblemTag, User
+from .models import DIFFICULTIES, TIMESTAMP, Problem, ProblemGram, ProblemTag, User
 from .rules import name_key
 from .search import TRIGRAM, like_pattern, match_phrase
 
@@ -55,6 +55,23 @@ class Shape(NamedTuple):
     tag: bool
     paged: bool
     ids_only: bool = False  # the problems' ids, not their documents (the pages load objects)
+    order: str = "oldest"  # one of SORTS
+
+
+# The orders a search's page can come in; the API's is "oldest" (by id), the pages' "newest".
+SORTS = ("newest", "oldest", "name", "difficulty")
+
+
+def _order(order: str) -> list[Any]:
+    """ORDER BY of a sort: always ending with the id, so pages never overlap or skip."""
+    if order == "newest":
+        return [Problem.id.desc()]
+    if order == "name":
+        return [Problem.name_key, Problem.id]
+    if order == "difficulty":
+        rank = case({level: n for n, level in enumerate(DIFFICULTIES)}, value=Problem.difficulty)
+        return [rank, Problem.id]
+    return [Problem.id]
 
 
 def _timestamp_text(column_: Any, dialect: str) -> ColumnElement[str]:
@@ -86,7 +103,7 @@ def _conditions(shape: Shape) -> list[ColumnElement[bool]]:
 
 
 def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
-    """The documents' rows of a shape (or their ids), by id; a page's rows count every match."""
+    """The rows of a shape (documents or ids), in its order; a page's rows count every match."""
     columns: list[Any] = [Problem.id]
     if not shape.ids_only:
         columns += [
@@ -99,7 +116,7 @@ def page_statement(shape: Shape, dialect: Dialect) -> ClauseElement:
         ]
     if shape.paged:
         columns.append(func.count().over())
-    statement = select(*columns).where(*_conditions(shape)).order_by(Problem.id)
+    statement = select(*columns).where(*_conditions(shape)).order_by(*_order(shape.order))
     if not shape.ids_only:
         statement = statement.join(User, Problem.author_id == User.id)
     if shape.paged:
@@ -216,7 +233,8 @@ class SearchQuery:
 
     ``text`` is what the name must contain (in any case, compared by its key);
     ``difficulty`` and ``tag`` filter (None: any); ``limit`` and ``offset``
-    page by id. A ``limit`` of 0 asks for the total alone.
+    page in the order ``sort`` names (one of ``SORTS``; by id by default).
+    A ``limit`` of 0 asks for the total alone.
     """
 
     text: str
@@ -224,18 +242,20 @@ class SearchQuery:
     tag: str | None = None
     limit: int = 50
     offset: int = 0
+    sort: str = "oldest"
 
     def page(self, limit: int, offset: int) -> SearchQuery:
         """The same search, another page."""
         return dataclasses.replace(self, limit=limit, offset=offset)
 
-    def key(self) -> tuple[str, str | None, str | None, int, int]:
+    def key(self) -> tuple[str, str | None, str | None, int, int, str]:
         """What decides the results: the text as the name rule keys it, the filters, the page.
 
         ``Tree``, `` tree `` and ``TREE`` are one search (the data cache keeps one result).
         """
         tag = self.tag.strip().lower() if self.tag else None
-        return (name_key(self.text.strip()), self.difficulty or None, tag, self.limit, self.offset)
+        text = name_key(self.text.strip())
+        return (text, self.difficulty or None, tag, self.limit, self.offset, self.sort)
 
     def filters(self) -> dict[str, Any]:
         """The filters that are set, by their query-string names."""
@@ -260,7 +280,9 @@ def search(query: SearchQuery, *, ids_only: bool = False) -> Search:
     connection = db.session.connection()
     dialect = connection.dialect
     shape, values = search_shape(query.text, dialect, difficulty=query.difficulty, tag=query.tag)
-    shape = shape._replace(ids_only=ids_only)
+    if query.sort not in SORTS:
+        raise ValueError(f"sort must be one of {SORTS}, not {query.sort!r}")
+    shape = shape._replace(ids_only=ids_only, order=query.sort)
     values.update(limit=query.limit, offset=query.offset)
     if shape.match == LIKE:
         connection.exec_driver_sql(PREFER_TRIGRAMS)

@@ -54,8 +54,8 @@ def search_problems(query: documents.SearchQuery) -> tuple[list[Problem], int]:
     ids, total = documents.search_ids(query)
     if not ids:
         return [], total
-    page = db.session.scalars(select(Problem).where(Problem.id.in_(ids)).order_by(Problem.id))
-    return list(page), total
+    loaded = {p.id: p for p in db.session.scalars(select(Problem).where(Problem.id.in_(ids)))}
+    return [loaded[i] for i in ids if i in loaded], total  # in the search's order
 
 
 def problem_stats() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from .. import services
-from ..documents import SearchQuery
+from ..documents import SORTS, SearchQuery
 from ..errors import FieldErrors, ValueTaken
 from ..models import DIFFICULTIES, Problem
 from .blueprint import bp
@@ -20,6 +20,8 @@ from .helpers import attach_errors, int_arg, signed_in_user, signin_required, us
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 QUERY_MAX = 200
+DEFAULT_SORT = "newest"  # a problem just made is on page 1
+SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "name": "Name", "difficulty": "Difficulty"}
 
 
 def _save_problem_form(
@@ -53,24 +55,9 @@ def _problem_data(problem: Problem) -> dict[str, Any]:
     }
 
 
-def _newest_first(query: SearchQuery) -> tuple[list[Problem], int]:
-    """One page of the search, newest problem first (so a problem just made is on page 1).
-
-    ``services.search_problems`` pages in id order, as the API does; the
-    same page counted from the end, reversed, is the newest-first page.
-    """
-    _, total = services.search_problems(query.page(limit=0, offset=0))
-    end = total - query.offset
-    if end <= 0:
-        return [], total
-    start = max(0, end - query.limit)
-    problems, total = services.search_problems(query.page(limit=end - start, offset=start))
-    return problems[::-1], total
-
-
 @bp.get("/")
 def problem_list() -> Any:
-    """The catalogue, newest first, searched by name and filtered by difficulty and tag.
+    """The catalogue, newest first or by ``?sort=``, searched by name, filtered by difficulty, tag.
 
     A search form sends its empty fields too (``?q=tree&difficulty=&tag=``):
     such an address is redirected to the same search without them.
@@ -81,12 +68,17 @@ def problem_list() -> Any:
     q = request.args.get("q", "").strip()[:QUERY_MAX]
     difficulty = request.args.get("difficulty", "")
     difficulty = difficulty if difficulty in DIFFICULTIES else ""
-    tag = request.args.get("tag", "").strip().lower()[:30]
+    # As the pages show tags (#dfs), or as they are (dfs).
+    tag = request.args.get("tag", "").strip().lower().lstrip("#").strip()[:30]
+    sort = request.args.get("sort", DEFAULT_SORT)
+    sort = sort if sort in SORTS else DEFAULT_SORT
     limit = int_arg("limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     offset = int_arg("offset", 0, 0, 2**31)
-    query = SearchQuery(q, difficulty or None, tag or None, limit=limit, offset=offset)
-    problems, total = _newest_first(query)
+    query = SearchQuery(q, difficulty or None, tag or None, limit=limit, offset=offset, sort=sort)
+    problems, total = services.search_problems(query)
     filters: dict[str, Any] = {"q": q or None, "difficulty": difficulty or None, "tag": tag or None}
+    if sort != DEFAULT_SORT:
+        filters["sort"] = sort
     if limit != PAGE_SIZE:
         filters["limit"] = str(limit)
     previous_url = next_url = None
@@ -104,6 +96,10 @@ def problem_list() -> Any:
         difficulties=DIFFICULTIES,
         first=offset + 1,
         last=offset + len(problems),
+        page=offset // limit + 1,
+        pages=max(1, -(-total // limit)),
+        sort=sort,
+        sorts=SORT_LABELS,
         previous_url=previous_url,
         next_url=next_url,
         filtered=bool(q or difficulty or tag),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -80,7 +81,13 @@ def test_search_by_name_difficulty_and_tag(
     assert "Three Sum" in html and "Two Sum" not in html
 
     html = client.get("/?q=nothing-like-this").text
-    assert "No problems match." in html
+    assert html.count("No problems match") == 1  # said once, not twice in other words
+    assert "Nothing matches" not in html
+
+    # Tags as the pages show them: #two-pointers finds two-pointers.
+    html = client.get("/?tag=%23two-pointers").text
+    assert "Three Sum" in html and "Two Sum" not in html
+    assert 'value="two-pointers"' in html
 
 
 def test_list_pages_with_limit_and_offset(
@@ -90,7 +97,8 @@ def test_list_pages_with_limit_and_offset(
     for number in range(1, 8):
         make_problem(name=f"Puzzle {number:02d}")
     html = client.get("/?limit=3").text
-    assert "Showing 1–3 of 7 problems." in html  # noqa: RUF001 - the page's en dash
+    assert "Showing 1–3 of 7 problems: page 1 of 3." in html  # noqa: RUF001 - the page's en dash
+    assert "Page 1 of 3" in html
     # newest first: a problem just made is on the first page
     assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 07", "Puzzle 06", "Puzzle 05"]
     following = re.search(r'rel="next" href="([^"]+)"', html)
@@ -100,11 +108,53 @@ def test_list_pages_with_limit_and_offset(
     assert 'rel="prev"' in html
     html = client.get("/?limit=3&offset=6").text
     assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 01"]
+    assert "Page 3 of 3" in html
     # nonsense numbers fall back to the defaults instead of failing
     assert client.get("/?limit=abc&offset=-4").status_code == 200
     past = client.get("/?limit=3&offset=30").text
     assert "This page is past the end: there are 7 problems." in past
     assert 'rel="prev" href="/?limit=3&amp;offset=27"' in past
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("newest", ["Cherry", "apple", "Banana"]),
+        ("oldest", ["Banana", "apple", "Cherry"]),
+        ("name", ["apple", "Banana", "Cherry"]),
+        ("difficulty", ["Cherry", "Banana", "apple"]),
+        ("sideways", ["Cherry", "apple", "Banana"]),  # unknown: the default, newest
+    ],
+)
+def test_the_list_sorts_by_newest_oldest_name_or_difficulty(
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    make_problem: Callable[..., int],
+    sort: str,
+    expected: list[str],
+) -> None:
+    make_user("alice")
+    make_problem(name="Banana", difficulty="medium")
+    make_problem(name="apple", difficulty="hard")
+    make_problem(name="Cherry", difficulty="easy")
+    html = client.get(f"/?sort={sort}").text
+    assert re.findall(r">(apple|Banana|Cherry)</a>", html) == expected
+    shown = "newest" if sort == "sideways" else sort
+    assert f'<option value="{shown}" selected>' in html
+
+
+def test_a_sorted_page_links_keep_the_sort(
+    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int]
+) -> None:
+    make_user("alice")
+    for number in range(1, 5):
+        make_problem(name=f"Puzzle {number:02d}")
+    html = client.get("/?sort=name&limit=2").text
+    assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 01", "Puzzle 02"]
+    following = re.search(r'rel="next" href="([^"]+)"', html)
+    assert following and "sort=name" in following.group(1)
+    html = client.get(following.group(1).replace("&amp;", "&")).text
+    assert re.findall(r"Puzzle \d\d", html) == ["Puzzle 03", "Puzzle 04"]
 
 
 def test_detail_shows_statement_tags_author_and_dates(
