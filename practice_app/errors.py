@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from marshmallow import Schema, fields
@@ -161,6 +163,14 @@ CSRF_EXPIRED = (
     "This form has expired or was not sent by this site, so nothing was saved. "
     "Go back, reload the page and try again."
 )
+# The pages' headings where the status's own name would not help a person.
+CSRF_HEADING = "Form expired"
+# A page's 405: the form actions without a page of their own, and how to do what they do.
+HOW_TO = {
+    "web.logout": "To sign out, use the Sign out button at the top of every page.",
+    "web.problem_delete": "To delete a problem, use the Delete button on the problem's page.",
+    "web.token_revoke": "To revoke a token, use its Revoke button on the API tokens page.",
+}
 
 
 def wants_json() -> bool:
@@ -173,24 +183,59 @@ def render_error(
     message: str,
     details: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
+    heading: str | None = None,
+    retry_after: int | None = None,
 ) -> Response:
-    """Render an error as JSON for the API and as a page for people."""
+    """Render an error as JSON for the API and as a page for people.
+
+    The page may say more: a ``heading`` of its own, the seconds to wait
+    (``retry_after``, as Flask-Limiter's ``Retry-After`` says), the way back.
+    """
     if wants_json():
         body: dict[str, object] = {"error": message}
         if details is not None:
             body["details"] = details
         response = jsonify(body)
     else:
-        response = Response(_error_page(status, message, details), mimetype="text/html")
+        page = _error_page(status, _sentence(message), details, heading, retry_after)
+        response = Response(page, mimetype="text/html")
     response.status_code = status
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
-def _error_page(status: int, message: str, details: dict[str, list[str]] | None) -> str:
+def _sentence(message: str) -> str:
+    """A page says a whole sentence: the API's "Problem not found" is "Problem not found." there."""
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def _back_link() -> str | None:
+    """The page the person came from, when it is on this site: the way back to their form."""
+    referrer = request.referrer or ""
+    site = request.host_url
+    if referrer.startswith(site):
+        return "/" + referrer[len(site) :]
+    return None
+
+
+def _error_page(
+    status: int,
+    message: str,
+    details: dict[str, list[str]] | None,
+    heading: str | None,
+    retry_after: int | None,
+) -> str:
     try:
-        return render_template("errors/error.html", status=status, message=message, details=details)
+        return render_template(
+            "errors/error.html",
+            status=status,
+            message=message,
+            details=details,
+            heading=heading,
+            retry_after=retry_after,
+            back=_back_link(),
+        )
     except Exception:
         # The layout reads the signed-in user; with the database down that fails
         # too, and the page must still say what happened.
@@ -212,12 +257,38 @@ def handle_http_exception(error: HTTPException) -> Response:
         # Flask has logged the original exception with its traceback already.
         return render_error(500, MESSAGES[500])
     if isinstance(error, CSRFError) and not wants_json():
-        return render_error(400, CSRF_EXPIRED)
+        return render_error(400, CSRF_EXPIRED, heading=CSRF_HEADING)
     headers = {}
     for name, value in error.get_headers():
         if name.lower() in ("allow", "www-authenticate", "retry-after"):
             headers[name] = value
-    return render_error(status, MESSAGES.get(status) or error.name, None, headers)
+    message = MESSAGES.get(status) or error.name
+    if status == 405 and not wants_json():
+        message = _how_to() or "This address takes a form's POST; open the page that has the form."
+    wait = _seconds_to_wait() if status == 429 else None
+    return render_error(status, message, None, headers, retry_after=wait)
+
+
+def _seconds_to_wait() -> int:
+    """Seconds until the limit that refused this request lets the client in again.
+
+    Rounded up: Flask-Limiter's ``Retry-After``, computed a moment later and
+    truncated, says the same or one less.
+    """
+    from .extensions import limiter  # extensions imports this module
+
+    current = limiter.current_limit
+    return max(1, math.ceil(current.reset_at - time.time())) if current is not None else 60
+
+
+def _how_to() -> str | None:
+    """For a page's 405: how a person does what the form action at this address does."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, _values = adapter.match(method="POST")
+    except HTTPException:
+        return None
+    return HOW_TO.get(str(endpoint))
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -29,14 +29,14 @@ _COPIED = (
 )
 
 
-def inner_environ(outer: dict[str, Any], path: str) -> dict[str, Any]:
-    """A plain GET of ``path`` on the same host: no query string, headers or cookies."""
+def inner_environ(outer: dict[str, Any], path: str, query_string: str = "") -> dict[str, Any]:
+    """A plain GET of ``path`` (and ``query_string``) on the same host: no headers or cookies."""
     inner = {name: outer[name] for name in _COPIED if name in outer}
     inner.update(
         {
             "REQUEST_METHOD": "GET",
             "PATH_INFO": path,
-            "QUERY_STRING": "",
+            "QUERY_STRING": query_string,
             "REMOTE_ADDR": "127.0.0.1",
             "wsgi.input": io.BytesIO(),
         }
@@ -82,7 +82,9 @@ class SubResponse:
     body: bytes
 
 
-def subrequest(app: Flask, environ: dict[str, Any], path: str) -> SubResponse:
+def subrequest(
+    app: Flask, environ: dict[str, Any], path: str, query_string: str = ""
+) -> SubResponse:
     """GET ``path`` through the whole app, cache included, as a plain client on this host would.
 
     The body is read and closed as a WSGI server does, so what runs on close
@@ -95,7 +97,7 @@ def subrequest(app: Flask, environ: dict[str, Any], path: str) -> SubResponse:
         captured["headers"] = dict(headers)
         return None
 
-    inner = inner_environ(environ, path)
+    inner = inner_environ(environ, path, query_string)
     inner["HTTP_ACCEPT"] = "application/json"
     wsgi_app: Callable[..., Iterable[bytes]] = app.wsgi_app
     body = b"".join(closing(wsgi_app(inner, start_response)))

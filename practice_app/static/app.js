@@ -9,7 +9,8 @@
  * a 4xx (422 with errors beside the fields, 400, 403, ...) is shown in place.
  * The page itself is never reloaded. Back and forward fetch and swap again.
  *
- * It also runs the "Call again" button of the live panel on /compare.
+ * It also runs the "Call again" button of the live panel on /compare, and
+ * opens the folded section of /compare that a link points to.
  */
 (function () {
   "use strict";
@@ -284,9 +285,11 @@
             value = "HTTP " + response.status;
           }
           var state = response.headers.get("X-Cache");
+          var dataState = response.headers.get("X-Data-Cache");
           var age = response.headers.get("Age");
           setField(card, "value", value);
           setField(card, "x-cache", state || "none", "cache-state cache-state--" + (state || "none").toLowerCase());
+          setField(card, "x-data-cache", dataState || "none", "cache-state cache-state--" + (dataState || "none").toLowerCase());
           setField(card, "cache-control", response.headers.get("Cache-Control") || "—");
           setField(card, "age", age ? age + " s" : "—");
           setField(card, "ms", elapsed.toFixed(1) + " ms");
@@ -322,6 +325,21 @@
       }
     });
   }
+
+  /* -- /compare's folded sections: a link to one (or into one) opens it ----------------- */
+
+  function openLinkedFold() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id ? document.getElementById(id) : null;
+    var fold = target ? target.closest("details.fold") : null;
+    if (fold && !fold.open) {
+      fold.open = true;
+      target.scrollIntoView();
+    }
+  }
+
+  window.addEventListener("hashchange", openLinkedFold);
+  openLinkedFold();
 
   /* Wire up what needs JavaScript in `root` (after load and after each swap). */
   function mount(root) {

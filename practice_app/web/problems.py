@@ -59,11 +59,19 @@ def _problem_data(problem: Problem) -> dict[str, Any]:
 def problem_list() -> Any:
     """The catalogue, newest first or by ``?sort=``, searched by name, filtered by difficulty, tag.
 
-    A search form sends its empty fields too (``?q=tree&difficulty=&tag=``):
-    such an address is redirected to the same search without them.
+    A search form sends its empty fields too (``?q=tree&difficulty=&tag=``),
+    and the default sort: such an address is redirected to the same search
+    without them, so each search has one address.
     """
-    if any(value == "" for value in request.args.values()):
-        kept = [(name, value) for name, value in request.args.items(multi=True) if value != ""]
+    if (
+        any(value == "" for value in request.args.values())
+        or request.args.get("sort") == DEFAULT_SORT
+    ):
+        kept = [
+            (name, value)
+            for name, value in request.args.items(multi=True)
+            if value != "" and (name, value) != ("sort", DEFAULT_SORT)
+        ]
         return redirect(url_for("web.problem_list") + (f"?{urlencode(kept)}" if kept else ""), 302)
     q = request.args.get("q", "").strip()[:QUERY_MAX]
     difficulty = request.args.get("difficulty", "")

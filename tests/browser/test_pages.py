@@ -156,10 +156,21 @@ def test_compare_with_javascript_off_shows_server_rendered_values(
     expect(dynamic.locator('[data-live="x-cache"]')).to_have_text("none")
     problems = page.locator('[data-live-url="/api/problems"]')
     expect(problems.locator('[data-live="value"]')).to_have_text(re.compile(r"^\d+ problems?$"))
+    search = page.locator('[data-live-url="/api/search?q=tree"]')
+    expect(search.locator('[data-live="x-data-cache"]')).to_have_text(re.compile("^(MISS|HIT)$"))
+    expect(search.locator('[data-live="x-cache"]')).to_have_text("none")
+    # The sections fold without JavaScript: the first is open, a click on a heading opens its own.
+    expect(page.locator("details.fold[open]")).to_have_count(1)
+    expect(page.get_by_role("heading", name="Side by side", level=2)).to_be_visible()
+    section = page.locator("details.fold", has=page.locator("#flask-caching"))
+    expect(section.get_by_text("Where it breaks")).to_be_hidden()
+    page.get_by_role("heading", name="With Flask-Caching alone", level=2).click()
+    expect(section.get_by_text("Where it breaks")).to_be_visible()
     # "Call again" without JavaScript is a link that renders the page again
     with page.expect_navigation():
         page.get_by_role("button", name="Call again").click()
     expect(static.locator('[data-live="x-cache"]')).to_have_text("HIT")
+    expect(search.locator('[data-live="x-data-cache"]')).to_have_text("HIT")
 
 
 # -- JavaScript on: the same forms, enhanced -----------------------------------------------
@@ -311,7 +322,20 @@ def test_compare_with_javascript_on_calls_the_routes_again(
         re.compile(r"^\d+ problems?$")
     )
     expect(static.locator('[data-live="ms"]')).to_have_text(re.compile(r"^[\d.]+ ms$"))
+    search = page.locator('[data-live-url="/api/search?q=tree"]')
+    expect(search.locator('[data-live="x-data-cache"]')).to_have_text("HIT")
+    expect(search.locator('[data-live="value"]')).to_have_text(re.compile(r"^\d+ problems?$"))
     assert path_of(page, server) == "/compare"
+    assert_not_reloaded(page)
+    # A link of the table of contents opens the section it points to.
+    section = page.locator("details.fold", has=page.locator("#flask-caching"))
+    expect(section).not_to_have_attribute("open", "")
+    page.get_by_role("navigation", name="On this page").get_by_role(
+        "link", name="With Flask-Caching alone"
+    ).click()
+    expect(section).to_have_attribute("open", "")
+    expect(page.locator("#flask-caching")).to_be_in_viewport()
+    expect(section.get_by_text("Where it breaks")).to_be_visible()
     assert_not_reloaded(page)
     page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
     page.locator("#live").screenshot(path=str(SHOTS / "compare-live.png"))

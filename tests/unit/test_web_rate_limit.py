@@ -19,11 +19,13 @@ def test_too_many_sign_in_attempts_get_a_429_page(
     token = csrf_from(attacker.get("/login").text)
     wrong = {"name": "alice", "password": "wrong-password", "csrf_token": token}
     assert [attacker.post("/login", data=wrong).status_code for _ in range(3)] == [422] * 3
-    refused = attacker.post("/login", data=wrong)
+    refused = attacker.post("/login", data=wrong, headers={"Referer": "http://localhost/login"})
     assert refused.status_code == 429
     assert refused.mimetype == "text/html"
     assert "Too many requests" in refused.text
-    assert refused.headers["Retry-After"]
+    wait = int(refused.headers["Retry-After"])  # truncated; the page rounds up
+    assert any(f"Try again in {n} second" in refused.text for n in (wait, wait + 1))
+    assert '<a class="button" href="/login">Go back</a>' in refused.text  # back to the form
     assert attacker.get("/login").status_code == 200  # the form itself is not limited
 
     other = app.test_client()
