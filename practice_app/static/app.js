@@ -46,12 +46,32 @@
     mount(document);
   }
 
-  function focusAfterSwap(kind) {
+  function focusAfterSwap(kind, keepFocusId) {
     var target = null;
     if (kind === "error") {
       target =
         document.querySelector("[data-error-summary]") ||
         document.querySelector("[aria-invalid='true']");
+    }
+    if (!target && kind === "page") {
+      // what the answer asks to be looked at (a statement's preview)
+      target = document.querySelector("[data-focus-after-swap]");
+      if (target) {
+        target.focus({ preventScroll: true });
+        target.scrollIntoView({ block: "start" });
+        return;
+      }
+    }
+    if (!target && kind === "search") {
+      // a search keeps the focus in its box, so the query can be refined at once
+      target = document.getElementById(keepFocusId || "");
+      if (target) {
+        target.focus({ preventScroll: true });
+        if (typeof target.setSelectionRange === "function" && target.type !== "select-one") {
+          target.setSelectionRange(target.value.length, target.value.length);
+        }
+        return;
+      }
     }
     if (!target) {
       // the new page's heading, so a screen reader starts there; the flash above it stays in view
@@ -149,6 +169,9 @@
       submitNatively(form);
       return;
     }
+    // A search (a form with role="search") keeps the focus in the field it was sent from.
+    var searching = method === "GET" && form.getAttribute("role") === "search";
+    var keepFocusId = searching && document.activeElement ? document.activeElement.id : "";
     var ticket = ++navigation;
     busy(form, submitter, true);
     setPending(true);
@@ -177,8 +200,10 @@
               history.pushState({ enhanced: true }, "", response.url);
             }
           }
-          window.scrollTo(0, 0); // a new page: from its top, where the flash is
-          focusAfterSwap("page");
+          if (!searching) {
+            window.scrollTo(0, 0); // a new page: from its top, where the flash is
+          }
+          focusAfterSwap(searching ? "search" : "page", keepFocusId);
         } else {
           focusAfterSwap("error");
         }
@@ -339,6 +364,20 @@
   }
 
   window.addEventListener("hashchange", openLinkedFold);
+
+  /* -- a confirmation (Delete…, Revoke…) closes with Escape, as a dialog does ------------- */
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") {
+      return;
+    }
+    var open = document.activeElement && document.activeElement.closest("details.confirm[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+      event.preventDefault();
+    }
+  });
   openLinkedFold();
 
   /* Wire up what needs JavaScript in `root` (after load and after each swap). */

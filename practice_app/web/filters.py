@@ -19,8 +19,9 @@ def render_statement(text: str) -> Markup:
     """A statement's HTML: outlined under the page's ``<h1>``, its code reachable by keyboard.
 
     Headings are renumbered so that none skips a level (``### Example``
-    becomes ``<h2>``, the next level down ``<h3>``), and each ``<pre>`` is a
-    named, focusable region, so a long line can be scrolled with the keyboard.
+    becomes ``<h2>``, the next level down ``<h3>``), and each ``<pre>``, and
+    each table in a box of its own, is a named, focusable region: a long line
+    or a wide table scrolls inside it, with the keyboard too, never the page.
     ``render_markdown``'s output is sanitised: its tags carry no attributes.
     """
     html = str(render_markdown(text))
@@ -44,6 +45,15 @@ def render_statement(text: str) -> Markup:
         lambda _: f'<pre tabindex="0" role="region" aria-label="Code block {next(blocks)}">',
         html,
     )
+    tables = itertools.count(1)
+    html = re.sub(
+        "<table>",
+        lambda _: (
+            '<div class="table-scroll" tabindex="0" role="region" '
+            f'aria-label="Table {next(tables)}"><table>'
+        ),
+        html,
+    ).replace("</table>", "</table></div>")
     return Markup(html)  # noqa: S704 - sanitised by render_markdown; only our attributes added
 
 

@@ -52,7 +52,10 @@ class ProblemForm(FlaskForm):
     )
     statement = TextAreaField(
         "Statement",
-        description="Markdown: **bold**, `code`, lists, tables, links.",
+        description=(
+            "Markdown: **bold**, *italic*, `code`, headings, lists, tables, code blocks, "
+            "links (http, https, mailto) and images. HTML tags are shown as text, never run."
+        ),
         render_kw={"rows": 14, "maxlength": STATEMENT_MAX},
     )
 
@@ -108,4 +111,29 @@ class TokenForm(FlaskForm):
         validators=[Optional(), Length(max=80, message="At most 80 characters.")],
         description="What the token is for, e.g. “laptop script”.",
         render_kw={"maxlength": 80, "autocomplete": "off"},
+    )
+
+
+class PasswordForm(FlaskForm):
+    """Change the signed-in user's password: the current one, and the new one twice.
+
+    The new one's field is named as sign-up's (``password``), so the rules'
+    messages (``services.load_password``) go beside it.
+    """
+
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password.")],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a new password.")],
+        description=f"At least {PASSWORD_MIN} characters.",
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+    confirm = PasswordField(
+        "New password again",
+        validators=[EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
     )

@@ -20,6 +20,8 @@ from .helpers import attach_errors, int_arg, signed_in_user, signin_required, us
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 QUERY_MAX = 200
+# The name of the problem form's Preview button: a post that renders, and saves nothing.
+PREVIEW = "preview"
 DEFAULT_SORT = "newest"  # a problem just made is on page 1
 SORT_LABELS = {"newest": "Newest", "oldest": "Oldest", "name": "Name", "difficulty": "Difficulty"}
 
@@ -132,6 +134,8 @@ def problem_new() -> Any:
     form = ProblemForm()
     if not form.is_submitted():
         return render_template("web/problem/form.html", form=form, problem=None)
+    if PREVIEW in request.form:
+        return _preview(form, problem=None)
     problem = _save_problem_form(form, lambda data: services.create_problem(signed_in_user(), data))
     if problem is not None:
         flash(f"Created “{problem.name}”.", "success")
@@ -149,6 +153,8 @@ def problem_edit(problem_id: int | str) -> Any:
         form = ProblemForm(data=_problem_data(problem))
         return render_template("web/problem/form.html", form=form, problem=problem)
     form = ProblemForm()
+    if PREVIEW in request.form:
+        return _preview(form, problem=problem)
     saved = _save_problem_form(
         form, lambda data: services.update_problem(signed_in_user(), problem.id, data, replace=True)
     )
@@ -156,6 +162,19 @@ def problem_edit(problem_id: int | str) -> Any:
         flash(f"Saved “{saved.name}”.", "success")
         return redirect(url_for("web.problem_detail", problem_id=saved.id), 303)
     return render_template("web/problem/form.html", form=form, problem=problem), 422
+
+
+def _preview(form: ProblemForm, problem: Problem | None) -> str:
+    """The form again, as typed, with its statement rendered as the problem's page will show it.
+
+    The Preview button is a submit button of the form (``name="preview"``):
+    with JavaScript off the browser posts the form and gets this page; with
+    it on, the same post is swapped in place. Nothing is saved or checked
+    (``CSRFProtect`` has checked the token, as for every post).
+    """
+    return render_template(
+        "web/problem/form.html", form=form, problem=problem, preview=form.statement.data or ""
+    )
 
 
 @bp.post("/problems/<problem_id:problem_id>/delete")

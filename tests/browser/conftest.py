@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
 
@@ -20,3 +20,30 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def no_js(browser: Browser) -> Iterator[BrowserContext]:
+    """A context with JavaScript off: the pages as plain HTML forms."""
+    context = browser.new_context(java_script_enabled=False)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def with_js(browser: Browser) -> Iterator[BrowserContext]:
+    """A context with JavaScript on that fails the test on a script error or a CSP violation."""
+    context = browser.new_context()
+    problems: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    context.on("weberror", lambda error: problems.append(str(error.error)))
+    yield context
+    context.close()
+    assert problems == []

@@ -7,12 +7,11 @@ Screenshots of the list, the form with errors and /compare go to /tmp/shots/.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from tests.support.browser import SHOTS
+from tests.support.browser import SHOTS, assert_not_reloaded, mark
 from tests.support.servers import LiveServer
 
 USER = "bella"
@@ -28,44 +27,9 @@ def server(live_server: LiveServer) -> LiveServer:
     return live_server
 
 
-@pytest.fixture
-def no_js(browser: Browser) -> Iterator[BrowserContext]:
-    context = browser.new_context(java_script_enabled=False)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def with_js(browser: Browser) -> Iterator[BrowserContext]:
-    """A context with JavaScript on that fails the test on a script error or a CSP violation."""
-    context = browser.new_context()
-    problems: list[str] = []
-    context.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    context.on("weberror", lambda error: problems.append(str(error.error)))
-    yield context
-    context.close()
-    assert problems == []
-
-
 def path_of(page: Page, server: LiveServer) -> str:
     assert page.url.startswith(server.base_url), page.url
     return page.url[len(server.base_url) :]
-
-
-def mark(page: Page) -> None:
-    """Set a marker that only survives if the page is never reloaded."""
-    page.evaluate("window.__marker = 1")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__marker") == 1, "the page was reloaded"
 
 
 # -- JavaScript off: plain HTML forms --------------------------------------------------

@@ -1,8 +1,11 @@
-"""Debian's Chromium for Playwright (no browser download), and where screenshots go."""
+"""Debian's Chromium for Playwright (no browser download), where screenshots go, and what
+the browser tests check on every page they drive."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -15,3 +18,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SHOTS = Path("/tmp/shots")
+
+
+def mark(page: Page) -> None:
+    """Set a marker that only survives if the page is never reloaded."""
+    page.evaluate("window.__marker = 1")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__marker") == 1, "the page was reloaded"

@@ -137,7 +137,7 @@ def test_the_list_sorts_by_newest_oldest_name_or_difficulty(
     make_problem(name="Banana", difficulty="medium")
     make_problem(name="apple", difficulty="hard")
     make_problem(name="Cherry", difficulty="easy")
-    html = client.get(f"/?sort={sort}").text
+    html = client.get(f"/?sort={sort}", follow_redirects=True).text  # newest: redirected to /
     assert re.findall(r">(apple|Banana|Cherry)</a>", html) == expected
     shown = "newest" if sort == "sideways" else sort
     assert f'<option value="{shown}" selected>' in html
@@ -533,3 +533,62 @@ def test_a_statement_outline_skips_no_level_and_its_code_scrolls_by_keyboard(
         '<pre tabindex="0" role="region" aria-label="Code block 1">',
         '<pre tabindex="0" role="region" aria-label="Code block 2">',
     ]
+
+
+def test_a_statement_table_scrolls_in_its_own_region(
+    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int]
+) -> None:
+    make_user("alice")
+    wide = "| " + " | ".join(f"column{n}" for n in range(30)) + " |\n"
+    rule = "|" + "---|" * 30 + "\n"
+    statement = f"{wide}{rule}{wide}\n\nand\n\n| a |\n|---|\n| b |\n"
+    html = client.get(f"/problems/{make_problem(statement=statement)}").text
+    assert re.findall(r'<div class="table-scroll"[^>]*><table>', html) == [
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Table 1"><table>',
+        '<div class="table-scroll" tabindex="0" role="region" aria-label="Table 2"><table>',
+    ]
+    assert html.count("</table></div>") == 2
+
+
+def test_preview_renders_the_statement_keeps_what_was_typed_and_saves_nothing(
+    client: FlaskClient, make_user: Callable[..., int], make_problem: Callable[..., int]
+) -> None:
+    make_user("alice")
+    sign_in(client)
+    typed = {
+        "name": "Draft <b>",
+        "difficulty": "hard",
+        "tags": "graphs",
+        "statement": "# Goal\n\n**Find** it.\n\n<script>alert(1)</script>",
+        "preview": "1",
+    }
+    before = client.get("/api/problems").get_json()
+    page = post_form(client, "/problems/new", typed, page="/problems/new")
+    assert page.status_code == 200
+    html = page.text
+    assert 'id="preview"' in html and "<strong>Find</strong>" in html
+    assert "<script>alert(1)</script>" not in html  # raw HTML shows as text, never runs
+    assert input_value(html, "name") == "Draft <b>"
+    assert input_value(html, "tags") == "graphs"
+    assert "# Goal" in (input_value(html, "statement") or "")
+    assert '<option selected value="hard">' in html or '<option value="hard" selected>' in html
+    assert client.get("/api/problems").get_json() == before  # nothing saved
+
+    problem_id = make_problem(name="Kept", statement="old")
+    edit = post_form(
+        client,
+        f"/problems/{problem_id}/edit",
+        {"name": "Kept", "difficulty": "easy", "tags": "", "statement": "*new*", "preview": "1"},
+        page=f"/problems/{problem_id}/edit",
+    )
+    assert edit.status_code == 200 and "<em>new</em>" in edit.text
+    assert client.get(f"/api/problems/{problem_id}").get_json()["statement"] == "old"
+
+
+def test_the_statement_hint_says_what_markdown_allows(
+    client: FlaskClient, make_user: Callable[..., int]
+) -> None:
+    make_user("alice")
+    sign_in(client)
+    html = client.get("/problems/new").text
+    assert "HTML tags are shown as text, never run." in html
