@@ -8,10 +8,10 @@ import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from marshmallow import ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +27,10 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
 log = logging.getLogger(__name__)
 
 _user_input = UserInput()
+# The same rules for a new password as for the password of a new account.
+_password_input = UserInput(only=("password",))
+
+WRONG_PASSWORD = "That is not your current password."
 
 
 def create_user(name: str, password: str, *, admin: bool = False) -> User:
@@ -69,6 +73,52 @@ def authenticate(name: str, password: str) -> User | None:
     return user if check_password_hash(user.password_hash, password) else None
 
 
+def load_password(password: str) -> str:
+    """A new password, checked by the rules of sign-up; FieldErrors on ``password`` otherwise."""
+    try:
+        fields = _password_input.load({"password": password})
+    except ValidationError as err:
+        raise FieldErrors(flatten_messages(err.messages)) from err
+    return str(fields["password"])
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Give ``user`` the password ``new``, if ``current`` is theirs; sign them out everywhere.
+
+    A wrong ``current`` is a FieldErrors on ``current_password``, a ``new``
+    against the rules one on ``password`` (both at once). The user's session
+    token changes with the hash, in one write, so every session and
+    remember-me cookie of theirs signs no one in any more: the caller signs
+    the browser that asked in again. The hash is replaced only if it is still
+    the one ``current`` was checked against: a change made meanwhile by
+    another request wins, and this one is refused as a wrong password.
+    API tokens are not sessions: they keep working until revoked.
+    """
+    checked_hash = user.password_hash
+    errors: dict[str, list[str]] = {}
+    # Checking and hashing take a while: before the write transaction, not inside it.
+    if not check_password_hash(checked_hash, current):
+        errors["current_password"] = [WRONG_PASSWORD]
+    try:
+        new = load_password(new)
+    except FieldErrors as err:
+        errors.update(err.details)
+    if errors:
+        raise FieldErrors(errors)
+    new_hash = generate_password_hash(new)
+    with write_transaction():
+        result = cast(
+            "CursorResult[Any]",
+            db.session.execute(
+                update(User)
+                .where(User.id == user.id, User.password_hash == checked_hash)
+                .values(password_hash=new_hash, session_token=new_session_token())
+            ),
+        )
+        if result.rowcount != 1:
+            raise FieldErrors({"current_password": [WRONG_PASSWORD]})
+
+
 def end_sessions(user: User) -> None:
     """Sign ``user`` out everywhere: every session and remember-me cookie names the old token."""
     with write_transaction():
@@ -106,6 +156,24 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         if row.revoked_at is None:
             row.revoked_at = utc_now()
     return row
+
+
+def clear_revoked_tokens(user: User) -> int:
+    """Delete ``user``'s revoked tokens (theirs only); return how many there were.
+
+    A token deleted is as dead as a revoked one: ``live_token`` finds no row
+    for it. The idempotency keys it used go with it (ON DELETE CASCADE).
+    """
+    with write_transaction():
+        result = cast(
+            "CursorResult[Any]",
+            db.session.execute(
+                delete(ApiToken).where(
+                    ApiToken.user_id == user.id, ApiToken.revoked_at.is_not(None)
+                )
+            ),
+        )
+    return int(result.rowcount)
 
 
 def user_for_token(token: str) -> User | None:

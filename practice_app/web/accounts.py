@@ -1,4 +1,5 @@
-"""Accounts: signing up, in and out, and the API tokens of the account page."""
+"""Accounts: signing up, in and out, changing the password, and the API tokens of the
+account page."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 from werkzeug.wrappers import Response
 
 from .. import services
@@ -13,7 +15,7 @@ from ..errors import FieldErrors, ValueTaken
 from ..extensions import limiter
 from ..models import MAX_ID, User
 from .blueprint import bp
-from .forms import LoginForm, RegisterForm, TokenForm
+from .forms import LoginForm, PasswordForm, RegisterForm, TokenForm
 from .helpers import attach_errors, next_or_home, safe_next, signed_in_user, signin_required
 
 # The new API token, kept in the session between the POST and the one GET that shows it.
@@ -104,10 +106,12 @@ def account_tokens() -> Any:
         new_token = None
     else:
         new_token = session.pop(NEW_TOKEN_KEY, None)
+    tokens = list(reversed(user.tokens))  # newest first
     return render_template(
         "web/account/tokens.html",
         form=form,
-        tokens=list(reversed(user.tokens)),
+        tokens=[row for row in tokens if row.revoked_at is None],
+        revoked=[row for row in tokens if row.revoked_at is not None],
         new_token=new_token,
     ), (422 if form.errors else 200)
 
@@ -122,3 +126,55 @@ def token_revoke(token_id: int) -> Response:
         f"Revoked the token {row.prefix}…{' (' + row.label + ')' if row.label else ''}.", "success"
     )
     return redirect(url_for("web.account_tokens"), 303)
+
+
+@bp.post("/account/tokens/clear-revoked")
+@signin_required
+def tokens_clear_revoked() -> Response:
+    """Delete the user's revoked tokens (they stay refused: no row, no user)."""
+    cleared = services.clear_revoked_tokens(signed_in_user())
+    if cleared:
+        flash(f"Cleared {cleared} revoked token{'s' if cleared != 1 else ''}.", "success")
+    else:
+        flash("There were no revoked tokens to clear.", "info")
+    return redirect(url_for("web.account_tokens"), 303)
+
+
+def _remembered() -> bool:
+    """Whether this browser has a "keep me signed in" cookie."""
+    return str(current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME)) in request.cookies
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, methods=["POST"])
+@signin_required
+def account_password() -> Any:
+    """Show the change-password form; on POST, change it and sign out everywhere else.
+
+    Every session and remember-me cookie of the user stops working (the
+    service gives them a new session token); this browser is signed in again
+    on a new session (a new CSRF token too), remembered if it was.
+    """
+    user = signed_in_user()
+    form = PasswordForm()
+    if not form.is_submitted():
+        return render_template("web/account/password.html", form=form)
+    if not form.validate():
+        # The shape is wrong, so nothing changes; the new password's rules still
+        # look at it, so every mistake shows at once.
+        try:
+            services.load_password(form.password.data or "")
+        except FieldErrors as err:
+            attach_errors(form, err.details, keep_first=True)
+    else:
+        try:
+            services.change_password(
+                user, form.current_password.data or "", form.password.data or ""
+            )
+        except FieldErrors as err:
+            attach_errors(form, err.details)
+        else:
+            _start_session(user, remember=_remembered())
+            flash("Your password has changed; you were signed out everywhere else.", "success")
+            return redirect(url_for("web.account_tokens"), 303)
+    return render_template("web/account/password.html", form=form), 422

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, watch_errors
 
 
 @pytest.fixture(scope="module")
@@ -35,15 +35,7 @@ def with_js(browser: Browser) -> Iterator[BrowserContext]:
     """A context with JavaScript on that fails the test on a script error or a CSP violation."""
     context = browser.new_context()
     problems: list[str] = []
-    context.on(
-        "console",
-        lambda message: (
-            problems.append(message.text)
-            if message.type == "error" and "Content Security Policy" in message.text
-            else None
-        ),
-    )
-    context.on("weberror", lambda error: problems.append(str(error.error)))
+    watch_errors(context, problems)
     yield context
     context.close()
     assert problems == []

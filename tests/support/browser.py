@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -27,3 +27,16 @@ def mark(page: Page) -> None:
 
 def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__marker") == 1, "the page was reloaded"
+
+
+def watch_errors(context: BrowserContext, problems: list[str]) -> None:
+    """Record in ``problems`` every script error and CSP violation of ``context``'s pages."""
+    context.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    context.on("weberror", lambda error: problems.append(str(error.error)))
