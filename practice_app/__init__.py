@@ -23,6 +23,7 @@ from . import (
     security,
     telemetry,
 )
+from .adapters.smorest import drop_pagination
 from .api import bp as api_bp
 from .api import openapi
 from .api.schemas import Timestamp
@@ -82,12 +83,22 @@ def _bind_extensions(app: PracticeFlask) -> None:
 
 def _register_api(app: PracticeFlask) -> None:
     """The JSON API's blueprint, with flask-smorest writing its OpenAPI document."""
-    api.init_app(app, spec_kwargs={"extra_plugins": [openapi.HouseRules()], "tags": openapi.TAGS})
+    api.init_app(
+        app,
+        spec_kwargs={
+            "extra_plugins": [openapi.HouseRules()],
+            "tags": openapi.TAGS,
+            "info": {"description": openapi.description(app.config["API_WRITE_RATE_LIMIT"])},
+        },
+    )
+    drop_pagination(api.spec, api.ma_plugin.converter)
     api.register_field(Timestamp, "string", "date-time")
     api.register_converter(ProblemIdConverter, openapi.problem_id_schema)
     api.ma_plugin.converter.add_attribute_function(openapi.nullable_ref_first)
+    api.ma_plugin.converter.add_attribute_function(openapi.shorter_pattern)
     api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "flask tokens create"}
+        "bearerAuth",
+        {"type": "http", "scheme": "bearer", "description": openapi.BEARER_DESCRIPTION},
     )
     # The API authenticates with bearer tokens, never with the session cookie
     # for writes, so a cross-site form cannot forge its requests: no CSRF token.

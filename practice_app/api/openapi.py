@@ -2,12 +2,15 @@
 
 flask-smorest writes the document from the views' decorators and the
 marshmallow schemas. This module holds the pieces the views name (response
-headers, request headers, tags, the ``problem_id`` parameter) and a small
-apispec plugin, :class:`HouseRules`, that states what holds for every
-operation, so no view can forget it: each response carries ``X-Request-ID``;
-an operation that takes a body may answer 400, 413 and 415; a write may
-answer 429 with ``Retry-After``; an operation that takes a token may answer
-401. Every error answer is the ``ErrorBody`` schema.
+headers, request headers, tags, the ``problem_id`` parameter), the
+document's introduction (:func:`description`, the bearer scheme's
+:data:`BEARER_DESCRIPTION`), and a small apispec plugin, :class:`HouseRules`,
+that states what holds for every operation, so no view can forget it: each
+response carries ``X-Request-ID``; an operation that takes a body may answer
+400, 413 and 415; a write may answer 429 with ``Retry-After``; an operation
+that takes a token may answer 401. Every error answer is the ``ErrorBody``
+schema. The plugin also gives each request body an example that works when
+sent (``/api/docs`` prefills "Try it out" with it).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from apispec import BasePlugin
 from werkzeug.routing import BaseConverter
 
+from .. import rules
 from ..models import MAX_ID
 
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorBody"}
@@ -52,9 +56,15 @@ CACHE_CONTROL = {
 AGE = {"Age": _header("Seconds since it was stored (on a HIT or STALE).", {"type": "integer"})}
 # A stored (cached) response: its 200 and its 304 carry these.
 STORED = {**ETAG, **X_CACHE, **CACHE_CONTROL, **AGE}
+# The search's answer: its page, and where its results came from.
 PAGE = {
     "X-Total-Count": _header("How many problems match, in all.", {"type": "integer"}),
     "Link": _header('<URL of the next page>; rel="next", when more remain.'),
+    "X-Data-Cache": _header(
+        "HIT: the results came from the data cache (kept until a problem changes); "
+        "MISS: they were read from the database.",
+        {"type": "string", "enum": ["HIT", "MISS"]},
+    ),
 }
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again.", {"type": "integer"})}
 RATE_LIMIT = {
@@ -96,6 +106,62 @@ IF_NONE_MATCH = {
     "description": "The ETag you hold: 304 Not Modified, without a body, while it is current.",
 }
 
+# -- the introduction: info.description and the bearer scheme's (Markdown) ----------------
+
+TOKENS_PAGE = "/account/tokens"
+BEARER_DESCRIPTION = (
+    f"An API token of your own: sign in, open [API tokens]({TOKENS_PAGE}) (the account "
+    "page), give it a label and create it; it is shown once. Paste it here, without "
+    "`Bearer`. A token acts as its user: it may create problems, and change or delete "
+    "that user's own (an admin's: any).\n\n"
+    "Operators can also make one on the server: `flask --app practice_app tokens create NAME`."
+)
+
+
+def description(write_limit: str) -> str:
+    """The document's ``info.description``: what holds for every route, in Markdown.
+
+    ``write_limit``: the app's ``API_WRITE_RATE_LIMIT`` (``FLASK_API_WRITE_RATE_LIMIT``).
+    """
+    return f"""\
+The catalogue of practice problems as JSON. Reads need nothing; writes need a token.
+Open an operation, press **Try it out**, then **Execute**: each request body is
+prefilled with an example that works.
+
+**Tokens.** Writes take `Authorization: Bearer TOKEN`. Signed in, create a token on
+the account page, [API tokens]({TOKENS_PAGE}) (it is shown once), then press
+**Authorize** below and paste it. Operators can make one with
+`flask --app practice_app tokens create NAME`.
+
+**Errors** are JSON: `{{"error": "One sentence.", "details": {{"name": ["..."]}}}}`.
+`details` comes with a 422 (and a 409) and names each field at fault; a request that
+fails writes nothing.
+
+**Rate limits.** Writes (POST, PUT, PATCH, DELETE) are limited per token, every
+route together: `{write_limit}` here. Over it: 429 with `Retry-After`. Each counted
+response says `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`.
+Reads are not limited.
+
+**ETags.** A stored GET and every write's answer send a strong `ETag`.
+`If-None-Match` with it: 304 Not Modified while it is current. `PUT`, `PATCH` and
+`DELETE` with `If-Match`: 412 if the problem has changed since (`If-Match: *`: only
+if it exists).
+
+**Retries.** A `POST /api/problems` with an `Idempotency-Key` (1-255 visible ASCII
+characters) is answered again, byte for byte and with `Idempotent-Replayed: true`,
+to the same token with the same body for 24 hours, and creates nothing more. The
+same key with another body: 422.
+
+**Caching headers.** A stored GET says `X-Cache: MISS`, `HIT` or `STALE`, with
+`Cache-Control: public, no-cache` and `Age`; a dynamic one (search, whoami, the dynamic
+clock) is `Cache-Control: private, no-cache, no-store, max-age=0, must-revalidate`.
+Search says `X-Data-Cache: HIT` when its results came from the data cache, `MISS` when
+they were read. Every response carries `X-Request-ID`.
+
+The whole guide is `docs/api.md` in the repository (the site's documentation).
+"""
+
+
 # -- tags: one a resource ---------------------------------------------------------------
 
 TAGS = [
@@ -115,6 +181,26 @@ def problem_id_schema(_converter: BaseConverter) -> dict[str, Any]:
 
 NULL_OBJECT = {"type": "object", "nullable": True}
 
+# The names' rule as a pattern is 570 characters of code point ranges (rules.py
+# spells out every Cc, Cf, Zl, Zp and noncharacter of the BMP), which nobody
+# reads. The document shows a short one instead: the controls, the usual
+# invisible characters (zero-width, bidi controls, word joiner, soft hyphen,
+# BOM), the separators and the noncharacters, and not blank. It accepts
+# everything the long one does (a few rare format characters besides, which
+# the server refuses all the same, 422); the field's description states the
+# whole rule in words.
+NAME_PATTERN = (
+    r"^(?!\s*$)[^\x00-\x1f\x7f-\x9f\xad\u200b-\u200f\u2028-\u202e\u2060"
+    r"\ufdd0-\ufdef\ufeff\ufffe\uffff]*$"
+)
+SHORTER_PATTERNS = {rules.VISIBLE_LINE_PATTERN: NAME_PATTERN}
+
+
+def shorter_pattern(_converter: Any, _field: Any, ret: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Write a field's long pattern as its short form (:data:`SHORTER_PATTERNS`)."""
+    short = SHORTER_PATTERNS.get(ret.get("pattern", ""))
+    return {"pattern": short} if short is not None else {}
+
 
 def nullable_ref_first(
     _converter: Any, field: Any, ret: dict[str, Any], **_: Any
@@ -128,6 +214,67 @@ def nullable_ref_first(
     if getattr(field, "allow_none", False) and variants and variants[0] == NULL_OBJECT:
         return {"anyOf": [*variants[1:], NULL_OBJECT]}
     return {}
+
+
+# -- examples: what "Try it out" sends, and what it gets back ---------------------------
+
+# A name that none of the 36 sample problems (seed_problems.json) has: sent to a
+# seeded app, the example creates a problem (201), not a 409.
+NEW_PROBLEM = {
+    "name": "Ransom Note",
+    "difficulty": "easy",
+    "tags": ["hashing", "strings"],
+    "statement": (
+        "Given two strings `note` and `magazine`, return **true** if `note` can be "
+        "built from the letters of `magazine`, each letter used once."
+    ),
+}
+CREATED = {
+    "id": 37,
+    **NEW_PROBLEM,
+    "author": "ada",
+    "created_at": "2026-12-07T20:15:00Z",
+    "updated_at": "2026-12-07T20:15:00Z",
+}
+REPLACEMENT = {**NEW_PROBLEM, "difficulty": "medium", "tags": ["hashing", "counting"]}
+CHANGE = {"difficulty": "hard", "tags": ["hashing", "strings", "counting"]}
+REQUEST_EXAMPLES: dict[str, Any] = {
+    "createProblem": NEW_PROBLEM,
+    "replaceProblem": REPLACEMENT,
+    "updateProblem": CHANGE,
+    "revalidate": {"paths": ["/api/problems", "/api/problems/1"], "tags": ["problems"]},
+}
+RESPONSE_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("createProblem", "201"): CREATED,
+    ("replaceProblem", "200"): {
+        **CREATED,
+        **REPLACEMENT,
+        "updated_at": "2026-12-07T20:30:00Z",
+    },
+    ("updateProblem", "200"): {**CREATED, **CHANGE, "updated_at": "2026-12-07T20:45:00Z"},
+}
+ERROR_EXAMPLE = {
+    "error": "The request has invalid fields.",
+    "details": {"name": ["Length must be between 1 and 200."]},
+}
+
+
+def _with_example(content: dict[str, Any], example: Any) -> dict[str, Any]:
+    """A copy of a request body's or response's ``content``, each media type with ``example``."""
+    return {kind: {"example": example, **media} for kind, media in content.items()}
+
+
+def _add_examples(operation: dict[str, Any], responses: dict[str, Any]) -> None:
+    """Give the operation's body, and its answers named in RESPONSE_EXAMPLES, their examples."""
+    name = operation.get("operationId", "")
+    body = operation.get("requestBody")
+    if name in REQUEST_EXAMPLES and body is not None:
+        content = _with_example(body.get("content", {}), REQUEST_EXAMPLES[name])
+        operation["requestBody"] = {**body, "content": content}
+    for status, answer in responses.items():
+        if (name, status) in RESPONSE_EXAMPLES and "content" in answer:
+            content = _with_example(answer["content"], RESPONSE_EXAMPLES[name, status])
+            responses[status] = {**answer, "content": content}
 
 
 # -- what holds for every operation ---------------------------------------------------
@@ -178,4 +325,9 @@ class HouseRules(BasePlugin):
                 if status == "401":
                     headers["WWW-Authenticate"] = _header('Bearer, or Bearer error="invalid_token"')
                 responses[status] = {**answer, "headers": headers}
+            _add_examples(operation, responses)
             operation["responses"] = responses
+
+    def schema_helper(self, name: str, definition: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Give the error body an example (its fields say what they are, not what they hold)."""
+        return {"example": ERROR_EXAMPLE} if name == "ErrorBody" else {}

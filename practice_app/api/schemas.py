@@ -17,11 +17,9 @@ NO_NUL = r"^[^\u0000]*$"
 # What ``str.strip()`` removes (``str.isspace``), spelled out: ``\s`` differs
 # between Python and ECMA regular expressions (Python's has \x1c-\x1f and
 # \x85, ECMA's has \ufeff), so the document names the very characters the
-# server treats as blank.
-PYTHON_SPACES = (
-    r"\t\n\u000b\f\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a"
-    r"\u2028\u2029\u202f\u205f\u3000"
-)
+# server treats as blank: \t-\r is tab, line feed, \v, \f and carriage
+# return; \x1c-\x20 the four information separators and the space.
+PYTHON_SPACES = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 
 
 class Timestamp(fields.Field):
@@ -40,14 +38,38 @@ class _AuthorOut(Schema):
 
 
 class ProblemOut(Schema):
-    """A problem as the API shows it (every field is always there: ``required`` for clients)."""
+    """A problem as the API shows it (every field is always there: ``required`` for clients).
 
-    id = fields.Integer(required=True, metadata={"example": 7})
+    The examples are the first sample problem's (``flask seed``).
+    """
+
+    id = fields.Integer(required=True, metadata={"example": 1})
     name = fields.String(required=True, metadata={"example": "Two Sum"})
-    difficulty = fields.String(required=True, metadata={"enum": list(DIFFICULTIES)})
-    tags = fields.Pluck(_TagOut, "tag", many=True, attribute="tag_rows", required=True)
-    statement = fields.String(required=True)
-    author = fields.Pluck(_AuthorOut, "name", required=True)
+    difficulty = fields.String(
+        required=True, metadata={"enum": list(DIFFICULTIES), "example": "easy"}
+    )
+    tags = fields.Pluck(
+        _TagOut,
+        "tag",
+        many=True,
+        attribute="tag_rows",
+        required=True,
+        metadata={"example": ["arrays", "hashing"]},
+    )
+    statement = fields.String(
+        required=True,
+        metadata={
+            "description": "Markdown.",
+            "example": "You are given an integer array `nums` and an integer `target`. Find "
+            "two **different** positions `i` and `j` such that `nums[i] + nums[j] == target`.",
+        },
+    )
+    author = fields.Pluck(
+        _AuthorOut,
+        "name",
+        required=True,
+        metadata={"description": "Its user's name.", "example": "curator"},
+    )
     created_at = Timestamp(required=True, metadata={"example": "2026-11-24T09:00:00Z"})
     updated_at = Timestamp(required=True, metadata={"example": "2026-11-24T09:00:00Z"})
 
@@ -61,30 +83,43 @@ class SearchArgs(Schema):
         metadata={
             "description": "Part of the name, in any case. Missing or blank, or with a NUL: 400.",
             # What the document promises: not blank, and no NUL (services refuse it).
-            "pattern": rf"^[^\u0000]*[^\u0000{PYTHON_SPACES}][^\u0000]*$",
+            "pattern": rf"^[^\x00]*[^\x00{PYTHON_SPACES}][^\x00]*$",
+            "example": "tree",
             BAD_REQUEST: "Query parameter required",
         },
     )
     difficulty = fields.String(validate=validate.OneOf(DIFFICULTIES))
-    tag = fields.String(metadata={"description": "With a NUL: 400.", "pattern": NO_NUL})
+    tag = fields.String(
+        metadata={"description": "With a NUL: 400.", "pattern": NO_NUL, "example": "dfs"}
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31))
 
 
 class UserOut(Schema):
-    name = fields.String(required=True)
-    admin = fields.Boolean(attribute="is_admin", required=True)
+    name = fields.String(required=True, metadata={"example": "ada"})
+    admin = fields.Boolean(attribute="is_admin", required=True, metadata={"example": False})
 
 
 class WhoAmIOut(Schema):
-    user = fields.Nested(UserOut, allow_none=True, required=True)
-    userAgent = fields.String(allow_none=True, required=True)
+    user = fields.Nested(
+        UserOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The caller's user; null when anonymous."},
+    )
+    userAgent = fields.String(allow_none=True, required=True, metadata={"example": "curl/8.5.0"})
 
 
 class StatsOut(Schema):
-    total = fields.Integer(required=True)
-    by_difficulty = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
-    generated_at = fields.String(required=True)
+    total = fields.Integer(required=True, metadata={"example": 36})
+    by_difficulty = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"example": {"easy": 12, "medium": 12, "hard": 12}},
+    )
+    generated_at = fields.String(required=True, metadata={"example": "2026-11-25T09:00:00.123Z"})
 
 
 class ClockOut(Schema):
@@ -113,9 +148,14 @@ class RevalidateIn(Schema):
 
 class _Revalidated(Schema):
     paths = fields.List(
-        fields.String(), required=True, metadata={"description": "Canonical paths."}
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "Canonical paths.",
+            "example": ["/api/problems", "/api/problems/1"],
+        },
     )
-    tags = fields.List(fields.String(), required=True)
+    tags = fields.List(fields.String(), required=True, metadata={"example": ["problems"]})
 
 
 class RevalidateOut(Schema):
