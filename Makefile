@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 DOCS_STAMP := $(VENV)/.installed-docs
 FLASK := $(BIN)/flask --app practice_app
 
-.PHONY: run test test-fast lint typecheck pytest pytest-sqlite pytest-postgres-redis system-deps bench bench-growth load docs clean
+.PHONY: run test test-fast lint typecheck pytest pytest-sqlite pytest-postgres-redis system-deps bench bench-growth bench-search load docs clean
 
 $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,10 @@ bench: $(TEST_STAMP)
 ## bench-growth: search, cold list, hit vs raw at 1k/10k/100k problems, SQLite and PostgreSQL + Redis, POST CPU, bursts, Next.js (docs/benchmarks.md)
 bench-growth: $(TEST_STAMP) system-deps
 	$(BIN)/python bench/growth.py
+
+## bench-search: a Zipf mix of 1,000 searches under a write a second, at 1k and 100k problems, against Next.js 14 (PRACTICE_NEXT_REF; docs/benchmarks.md)
+bench-search: $(TEST_STAMP)
+	$(BIN)/python bench/search.py
 
 ## load: wrk's mix of reads, searches, writes and deletes at 64 connections for 60 s (see docs/benchmarks.md)
 load: $(RUN_STAMP)

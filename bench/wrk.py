@@ -1,15 +1,19 @@
 """wrk, run and read: a warm-up, then the measured run, and its output parsed.
 
-``bench/run.py`` and ``bench/growth.py`` measure with it, each with its own
-threads, connections and timeout; ``bench/load.py`` drives wrk with a Lua
-script that prints figures of its own, and reads them itself.
+``bench/run.py``, ``bench/growth.py`` and ``bench/search.py`` measure with it,
+each with its own threads, connections and timeout (``search.py`` with a Lua
+script too, whose own lines it reads from ``WrkResult.output``);
+``bench/load.py`` drives wrk with a Lua script that prints figures of its
+own, and reads them itself.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.common import Server, worker_cpu_seconds
 
@@ -22,6 +26,7 @@ class WrkResult:
     requests: int
     errors: str
     cpu_us_per_request: float = 0.0  # the workers' CPU time, divided by the requests
+    output: str = field(default="", repr=False)  # wrk's whole output (a Lua script's lines too)
 
     @classmethod
     def parse(cls, output: str) -> WrkResult:
@@ -43,7 +48,14 @@ class WrkResult:
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         if non_2xx:
             problems.append(f"{non_2xx[1]} non-2xx")
-        return cls(float(rps[1]), latency("50"), latency("99"), int(total[1]), "; ".join(problems))
+        return cls(
+            float(rps[1]),
+            latency("50"),
+            latency("99"),
+            int(total[1]),
+            "; ".join(problems),
+            output=output,
+        )
 
 
 def run_wrk(
@@ -56,18 +68,24 @@ def run_wrk(
     warmup: int,
     duration: int,
     server: Server | None = None,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> WrkResult:
     """A warm-up of ``warmup`` seconds, then the measured run, of wrk against ``path``.
 
     With ``server`` (a gunicorn of ours), also the CPU time its workers spent
-    per request during the measured run.
+    per request during the measured run. With ``script``, wrk runs that Lua
+    script (``-s``), given ``script_args`` after ``--``; both runs do.
     """
     url = f"http://127.0.0.1:{port}{path}"
     base = ["wrk", f"-t{threads}", f"-c{connections}", "--latency", "--timeout", f"{timeout}s"]
-    subprocess.run([*base, f"-d{warmup}s", url], capture_output=True, check=True)
+    if script is not None:
+        base += ["-s", str(script)]
+    tail = [url, "--", *script_args] if script_args else [url]
+    subprocess.run([*base, f"-d{warmup}s", *tail], capture_output=True, check=True)
     cpu_before = worker_cpu_seconds(server) if server else 0.0
     done = subprocess.run(
-        [*base, f"-d{duration}s", url], capture_output=True, text=True, check=True
+        [*base, f"-d{duration}s", *tail], capture_output=True, text=True, check=True
     )
     result = WrkResult.parse(done.stdout)
     if server is not None:
