@@ -115,48 +115,65 @@ def _read_through(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
 ) -> tuple[Any, str]:
-    """The function's result and whether it came from the data cache (HIT) or was read (MISS)."""
+    """The function's result and whether it came from the data cache (HIT) or was read (MISS).
+
+    A hit is checked as a stored response is: the entry (this worker's copy,
+    else the shared one) against the versions the database holds now, read
+    on the hit path's own connection, so a hit opens no transaction of the
+    request's. A miss reads the versions again in the transaction the
+    function's reads run in, before them, and records those.
+    """
     cache = bound()
     store = cache.store
-    session = cache.extension.db.session()
-    # Before any data: in the transaction the function's reads will run in.
-    versions = read_on(session.connection(), cache.extension.table, data_names(tags))
-    slots = cache.data_slots
+    names = data_names(tags)
     digest = hashlib.sha256(f"{name}\x00{canonical}".encode("utf-8", "surrogateescape"))
-    slot_key = f"{name}:{int.from_bytes(digest.digest()[:8], 'big') % slots}"
+    slot_key = f"{name}:{int.from_bytes(digest.digest()[:8], 'big') % cache.data_slots}"
 
-    def current() -> Any:
-        entry = store.get_data(slot_key)
-        if (
-            isinstance(entry, dict)
-            and entry.get("args") == canonical
-            and entry.get("versions") == versions
-            and (revalidate is None or store.clock() - entry["stored_at"] < revalidate)
-        ):
-            return entry
+    def current(versions: dict[str, int] | None) -> Any:
+        if versions is None:
+            return None
+        for look in (store.recent_data, store.get_data):  # this worker's copy first
+            entry = look(slot_key)
+            if (
+                isinstance(entry, dict)
+                and entry.get("args") == canonical
+                and entry.get("versions") == versions
+                and (revalidate is None or store.clock() - entry["stored_at"] < revalidate)
+            ):
+                store.remember_data(slot_key, entry)
+                return entry
         return None
 
-    found = current()
+    found = current(cache.middleware.current_versions(names))
     if found is not None:
         return found["value"], "HIT"
+    session = cache.extension.db.session()
+    # Before any data: in the transaction the function's reads will run in.
+    versions = read_on(session.connection(), cache.extension.table, names)
     locked = store.lock("data:" + slot_key)
     if locked is False:  # another caller computes it: wait for its entry a moment
         deadline = time.monotonic() + cache.middleware.render_wait
         while time.monotonic() < deadline:
             time.sleep(WAIT_POLL_SECONDS)
-            found = current()
+            found = current(versions)
             if found is not None:
                 return found["value"], "HIT"
     elif locked:
         # Another caller may have stored it between this one's look and its lock.
-        found = current()
+        found = current(versions)
         if found is not None:
             store.release("data:" + slot_key)
             return found["value"], "HIT"
     try:
         value = function(*args, **kwargs)
-        entry = {"args": canonical, "value": value, "versions": versions}
-        store.put_data(slot_key, {**entry, "stored_at": store.clock()})
+        entry = {
+            "args": canonical,
+            "value": value,
+            "versions": versions,
+            "stored_at": store.clock(),
+        }
+        if store.put_data(slot_key, entry):
+            store.remember_data(slot_key, entry)
     finally:
         if locked:
             store.release("data:" + slot_key)

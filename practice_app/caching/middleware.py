@@ -255,8 +255,12 @@ class CacheMiddleware:
             return False
 
     def _versions(self, recorded: dict[str, int]) -> dict[str, int] | None:
+        return self.current_versions(list(recorded))
+
+    def current_versions(self, names: list[str] | tuple[str, ...]) -> dict[str, int] | None:
+        """The versions the database holds now (this thread's own connection); None if it fails."""
         try:
-            return self.versions.read(list(recorded))
+            return self.versions.read(names)
         except Exception:
             log.debug("reading cache versions failed; the app will answer", exc_info=True)
             return None

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 LOCAL_BODY_BYTES = 256 * 1024 * 1024
 # Entries (their heads; bodies are above) each worker remembers (see ResponseStore.recent).
 RECENT_ENTRIES = 10_000
+# Data cache entries each worker remembers (see ResponseStore.recent_data): a search's is
+# a page of 50 documents at most, some tens of KB.
+RECENT_DATA = 1024
 
 
 def body_etag(body: bytes) -> str:
@@ -144,6 +147,8 @@ class ResponseStore:
         self._refs: dict[str, int] = {}
         # The last entry this worker read or stored for each key (see ``recent``).
         self._recent: OrderedDict[str, Entry] = OrderedDict()
+        # The data cache's entries this worker last read or stored (see ``recent_data``).
+        self._recent_data: OrderedDict[str, dict[str, Any]] = OrderedDict()
         # Threads of one worker (gthread) share these copies.
         self._memory_lock = threading.Lock()
         # NullCache stands in when the configured backend could not be created.
@@ -272,6 +277,18 @@ class ResponseStore:
 
     # -- the data cache's entries ----------------------------------------------------
 
+    def recent_data(self, key: str) -> Any:
+        """The data entry this worker last read or stored under ``key`` (current or not)."""
+        return self._recent_data.get(key)
+
+    def remember_data(self, key: str, entry: dict[str, Any]) -> None:
+        """Keep ``entry`` as this worker's copy of ``key`` (the last RECENT_DATA keys)."""
+        with self._memory_lock:
+            self._recent_data[key] = entry
+            self._recent_data.move_to_end(key)
+            while len(self._recent_data) > RECENT_DATA:
+                self._recent_data.popitem(last=False)
+
     def get_data(self, key: str) -> Any:
         """The data cache's entry under ``key``, or None (also when the backend fails)."""
         try:
@@ -318,6 +335,7 @@ class ResponseStore:
             self._refs.clear()
             self._kept_bytes = 0
             self._recent.clear()
+            self._recent_data.clear()
 
     # -- the regeneration lock -------------------------------------------------------
 
