@@ -29,7 +29,7 @@ from .errors import MalformedRequest
 from .extensions import db
 from .models import DIFFICULTIES, TIMESTAMP, Problem, ProblemGram, ProblemTag, User
 from .rules import name_key
-from .search import TRIGRAM, like_pattern, match_phrase
+from .search import TRIGRAM, like_pattern, match_phrase, query_tags
 
 NUL_REFUSED = "The request contains a NUL character, which no value here can hold."
 
@@ -257,6 +257,13 @@ class SearchQuery:
         text = name_key(self.text.strip())
         return (text, self.difficulty or None, tag, self.limit, self.offset, self.sort)
 
+    def data_tags(self) -> tuple[str, ...]:
+        """What writes drop this search's kept results: the first piece of its text (``search``).
+
+        A search of one or two characters, or of none, depends on every write.
+        """
+        return query_tags(name_key(self.text.strip()))
+
     def filters(self) -> dict[str, Any]:
         """The filters that are set, by their query-string names."""
         return {
@@ -297,7 +304,7 @@ def search(query: SearchQuery, *, ids_only: bool = False) -> Search:
     return Search(rows, total)
 
 
-@cache_data(tags=("problems",), key=SearchQuery.key)
+@cache_data(tags=("problems",), key=SearchQuery.key, depends=SearchQuery.data_tags)
 def search_documents(query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
     """:func:`search`, the page as the API's documents: kept by the data cache, per query."""
     found = search(query)
@@ -306,7 +313,7 @@ def search_documents(query: SearchQuery) -> tuple[list[dict[str, Any]], int]:
     return _documents(found.rows, tag_rows), found.total
 
 
-@cache_data(tags=("problems",), key=SearchQuery.key)
+@cache_data(tags=("problems",), key=SearchQuery.key, depends=SearchQuery.data_tags)
 def search_ids(query: SearchQuery) -> tuple[list[int], int]:
     """:func:`search`, the page as ids (for the pages): kept by the data cache, per query."""
     found = search(query, ids_only=True)

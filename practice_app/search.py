@@ -18,6 +18,8 @@ character taken literally. The indexes (migration 0005) give exactly that:
 from __future__ import annotations
 
 TRIGRAM = 3
+# The data cache's tag of a three-character piece of names (``piece_tags``, ``query_tags``).
+PIECE_TAG = "problem-names:"
 
 
 def name_grams(key: str) -> set[str]:
@@ -41,3 +43,19 @@ def like_pattern(key: str) -> str:
     """
     escaped = key.replace("/", "//").replace("%", "/%").replace("_", "/_")
     return f"%{escaped}%"
+
+
+def piece_tags(*keys: str) -> set[str]:
+    """The data tags a write to names with these keys drops: one per three-character piece.
+
+    A search whose key holds three characters or more finds a name only if the
+    name holds each of its pieces, so it depends on its first one alone
+    (:func:`query_tags`): a write drops the searches that could find the names
+    it added, changed or removed, and keeps every other.
+    """
+    return {PIECE_TAG + key[i : i + TRIGRAM] for key in keys for i in range(len(key) - 2)}
+
+
+def query_tags(key: str) -> tuple[str, ...]:
+    """What a search for ``key`` depends on: its first piece; nothing finer when it is shorter."""
+    return (PIECE_TAG + key[:TRIGRAM],) if len(key) >= TRIGRAM else ()

@@ -6,10 +6,12 @@ function and its canonical arguments, in the same backend as the stored
 responses (so a repeat is a hit whichever worker answers it), checked
 against the same database versions:
 
-- An entry depends on ``all`` and ``data:<tag>`` for each of its tags.
-  :func:`invalidation.invalidate_tag` and :func:`invalidation.revalidate`
-  bump ``data:<tag>`` in the write's transaction, so once a write is
-  answered, no worker of any machine serves a result read before it.
+- An entry depends on ``all``, ``tag:<tag>`` and ``data:<tag>`` for each of
+  its tags (or on finer data tags its arguments name: ``depends``).
+  :func:`invalidation.invalidate_tag`, :func:`invalidation.invalidate_data`
+  and :func:`invalidation.revalidate` bump them in the write's transaction,
+  so once a write is answered, no worker of any machine serves a result
+  read before it.
 - The versions are read in the caller's transaction before the function
   reads anything, and stored with the result: a result is never recorded
   under versions newer than its data.
@@ -50,9 +52,17 @@ WAIT_POLL_SECONDS = 0.01
 _MEMO = "route_cache_memo"
 
 
-def data_names(tags: Iterable[str]) -> tuple[str, ...]:
-    """The version names a data entry with these tags depends on."""
-    return (ALL, *sorted({"data:" + tag for tag in tags}))
+def data_names(tags: Iterable[str], finer: Iterable[str] = ()) -> tuple[str, ...]:
+    """The version names a data entry with these tags (and finer dependencies) depends on.
+
+    ``tag:<t>`` for each tag (``revalidate(tags=...)`` bumps it), and the
+    names writes bump: ``data:<t>`` for each tag, or, when the entry says
+    what finer it depends on, ``data:<f>`` for each of those instead.
+    """
+    tags = tuple(tags)
+    finer = tuple(finer)
+    written = finer or tags
+    return (ALL, *sorted({"tag:" + t for t in tags} | {"data:" + f for f in written}))
 
 
 def cache_data(
@@ -60,12 +70,17 @@ def cache_data(
     tags: Iterable[str] = (),
     revalidate: int | None = None,
     key: Callable[..., Hashable] | None = None,
+    depends: Callable[..., Iterable[str]] | None = None,
 ) -> Callable[[F], F]:
     """Keep a read function's results, by its arguments, until a write to one of ``tags``.
 
     ``key(*args, **kwargs)`` gives the arguments' canonical form (two calls
     that must share a result give equal keys; its ``repr`` is the cache key);
-    without it, the arguments themselves. ``revalidate``: seconds a result is
+    without it, the arguments themselves. ``depends(*args, **kwargs)`` may
+    narrow what writes drop a result (as ``cacheTag`` with a computed tag):
+    the data tags it returns (writes name them with :func:`invalidate_data`)
+    replace the tags' own for writes; ``revalidate(tags=...)`` still drops
+    it. Returning nothing keeps the tags'. ``revalidate``: seconds a result is
     kept at most, as ``cacheLife``. The result must be plain data the
     backend can keep (lists, dicts, tuples, numbers, strings), never ORM
     objects. Outside a request, or in an app without the extension, the
@@ -86,9 +101,9 @@ def cache_data(
             memo: dict[tuple[str, str], Any] = g.setdefault(_MEMO, {})
             if (name, canonical) in memo:
                 return memo[(name, canonical)]
-            value, state = _read_through(
-                function, name, canonical, tag_names, revalidate, args, kwargs
-            )
+            finer = tuple(depends(*args, **kwargs)) if depends else ()
+            names = data_names(tag_names, finer)
+            value, state = _read_through(function, name, canonical, names, revalidate, args, kwargs)
             memo[(name, canonical)] = value
             if has_request_context():
                 environ = request.environ
@@ -110,7 +125,7 @@ def _read_through(
     function: Callable[..., Any],
     name: str,
     canonical: str,
-    tags: tuple[str, ...],
+    names: tuple[str, ...],
     revalidate: int | None,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
@@ -125,7 +140,6 @@ def _read_through(
     """
     cache = bound()
     store = cache.store
-    names = data_names(tags)
     digest = hashlib.sha256(f"{name}\x00{canonical}".encode("utf-8", "surrogateescape"))
     slot_key = f"{name}:{int.from_bytes(digest.digest()[:8], 'big') % cache.data_slots}"
 

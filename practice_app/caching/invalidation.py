@@ -126,6 +126,16 @@ def revalidate(paths: Iterable[str], tags: Iterable[str]) -> None:
     _count_on_commit([*rules, *(rule.rule for tag in tags for rule in _tagged_rules(tag))])
 
 
+def invalidate_data(tags: Iterable[str]) -> None:
+    """Make stale the data cache's results that depend on these data tags (``depends=``).
+
+    Views are not looked at: these tags name what a read depends on (say,
+    the three-letter pieces of a name a search's text holds), and there may
+    be many of them per write.
+    """
+    _bump(["data:" + tag for tag in set(tags)])
+
+
 def invalidate_all() -> None:
     """Make stale every stored response, in the write transaction that calls it."""
     _bump([ALL])

@@ -18,7 +18,7 @@ from ..errors import FieldErrors, NotAllowed, ProblemNotFound, StateChanged
 from ..extensions import db, write_intent
 from ..models import DIFFICULTIES, MAX_ID, Problem, ProblemGram, ProblemTag, User, utc_now
 from ..rules import ProblemInput, ProblemPatch, flatten_messages, name_key
-from ..search import name_grams
+from ..search import name_grams, piece_tags
 from .transactions import unique, write_transaction
 
 PROBLEM_NOT_FOUND = "Problem not found"
@@ -129,25 +129,35 @@ def index_name(problem: Problem, *, new: bool) -> None:
         Prepared.of(_add_gram, None, connection.dialect).run_many(connection, pieces)
 
 
-def _save_problem(problem: Problem, *, renamed: bool, new: bool = False) -> None:
-    """Write ``problem`` and drop what shows it: inside the write transaction, before its commit."""
+def _save_problem(
+    problem: Problem, *, renamed: bool, new: bool = False, was_named: str | None = None
+) -> None:
+    """Write ``problem`` and drop what shows it: inside the write transaction, before its commit.
+
+    ``was_named``: the name key it had before the write (a rename drops the
+    searches that found it by its old name too).
+    """
     db.session.flush()
     if renamed:
         index_name(problem, new=new)
-    invalidate_problem(problem.id)
+    invalidate_problem(problem.id, problem.name_key, *([was_named] if was_named else []))
 
 
-def invalidate_problem(problem_id: int) -> None:
-    """Make stale every stored response that shows problems: the lists, the counts, this one's.
+def invalidate_problem(problem_id: int, *name_keys: str) -> None:
+    """Make stale every stored response that shows problems, and the searches it could change.
 
     Every view that shows problems declares the tag ``problems``; those whose
-    URL takes a ``problem_id`` are dropped for this one only. Called inside
-    the write's transaction, after a flush (a new problem has its id) and
-    before the commit, so the versions change with the data.
+    URL takes a ``problem_id`` are dropped for this one only. The data
+    cache's searches are dropped by the pieces of ``name_keys`` (the
+    problem's name key, and its old one after a rename): a search that
+    could not find it, before or after, keeps its results. Called inside the
+    write's transaction, after a flush (a new problem has its id) and before
+    the commit, so the versions change with the data.
     """
     if not write_intent.get():
         raise RuntimeError("problems are invalidated inside write_transaction(), before its commit")
     caching.invalidate_tag("problems", problem_id=problem_id)
+    caching.invalidate_data(piece_tags(*name_keys))
 
 
 def _lock_problem(raw_id: str | int) -> Problem:
@@ -233,9 +243,10 @@ def update_problem(
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
         _check(precondition, problem)
+        was_named = problem.name_key
         renamed = assign(problem, fields)
         problem.updated_at = utc_now()
-        _save_problem(problem, renamed=renamed)
+        _save_problem(problem, renamed=renamed, was_named=was_named)
     return problem
 
 
@@ -247,6 +258,7 @@ def delete_problem(
         problem = _lock_problem(problem_id)
         require_editor(actor, problem)
         _check(precondition, problem)
+        name_key = problem.name_key
         db.session.delete(problem)
         db.session.flush()
-        invalidate_problem(problem.id)
+        invalidate_problem(problem.id, name_key)

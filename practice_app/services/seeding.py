@@ -41,5 +41,5 @@ def seed_problems() -> int:
         db.session.flush()
         for problem in added:
             index_name(problem, new=True)
-            invalidate_problem(problem.id)
+            invalidate_problem(problem.id, problem.name_key)
     return len(added)

@@ -1,11 +1,11 @@
 """Every page in a real Chromium, as everyone uses it: axe-core, phone width, dark mode.
 
-Each page is visited at 1280 and 390 px wide, in the light and the dark colour
-scheme, signed in (the longer nav) and signed out; /api/docs (Swagger UI in the
-site's theme) once its script has drawn the operations. axe-core (bundled by
-axe-playwright-python) must report no serious or critical violation, and no
-heading-level jump; at 390 px the page must need no sideways scrolling and no
-table may be cut off. Screenshots of every page go to /tmp/shots/a11y/.
+Each page is visited at 1280 and 390 px wide, in the light and the dark colour scheme,
+signed in (the longer nav) and signed out, a statement's preview too; /api/docs (Swagger
+UI in the site's theme) once its script has drawn the operations. axe-core (bundled by
+axe-playwright-python) must report no serious or critical violation, and no heading-
+level jump; at 390 px the page must need no sideways scrolling and no table may be cut
+off. Screenshots of every page go to /tmp/shots/a11y/.
 """
 
 from __future__ import annotations
@@ -218,6 +218,14 @@ def test_every_page_passes_axe_and_fits(
     page.get_by_role("button", name="Create token").click()
     expect(page.locator("#new-token")).to_have_value(re.compile(r"^pp_"))
     check("tokens-new")
+
+    # A statement's preview: the form as typed, and the statement rendered below it.
+    page.goto(server.url("/problems/new"))
+    page.fill("#name", f"Preview {width} {scheme}")
+    page.fill("#statement", STATEMENT + "\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("#preview .prose")).to_be_visible()
+    check("preview")
 
     context.clear_cookies()
     for name, path, status in signed_out:

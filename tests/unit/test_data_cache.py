@@ -108,3 +108,59 @@ def test_outside_a_request_and_without_the_extension_the_function_simply_runs() 
 def test_the_slots_are_a_whole_number_above_zero(make_app: Callable[..., Flask]) -> None:
     with pytest.raises(ConfigError, match="CACHE_DATA_SLOTS"):
         make_app(CACHE_DATA_SLOTS=0)
+
+
+def test_a_write_drops_the_searches_that_could_find_it_and_keeps_the_others(
+    seeded: Flask, client: FlaskClient, token: str
+) -> None:
+    """A search depends on its text's first three-character piece: a write drops the searches
+    whose piece the name it adds, changes or removes holds, before or after."""
+    for query in ("tree", "ladder", "xy", "zebra"):
+        assert data_state(client, f"/api/search?q={query}") == "MISS"
+    made = client.post("/api/problems", json={"name": "Zebra Crossing"}, headers=bearer(token))
+    assert made.status_code == 201
+    assert data_state(client, "/api/search?q=tree") == "HIT"  # "Zebra Crossing" has no "tre"
+    assert data_state(client, "/api/search?q=ladder") == "HIT"
+    assert data_state(client, "/api/search?q=xy") == "MISS"  # two characters: every write
+    zebra = client.get("/api/search?q=zebra")
+    assert (zebra.headers["X-Data-Cache"], [p["name"] for p in zebra.get_json()]) == (
+        "MISS",
+        ["Zebra Crossing"],
+    )
+
+    # A rename drops the searches of the old name and of the new one.
+    problem = f"/api/problems/{made.get_json()['id']}"
+    assert data_state(client, "/api/search?q=zebra") == "HIT"
+    renamed = client.patch(problem, json={"name": "Tree Crossing"}, headers=bearer(token))
+    assert renamed.status_code == 200
+    assert client.get("/api/search?q=zebra").get_json() == []
+    assert "Tree Crossing" in [p["name"] for p in client.get("/api/search?q=tree").get_json()]
+    assert data_state(client, "/api/search?q=ladder") == "HIT"
+
+    # Other fields too: a search with a filter sees the difficulty change.
+    assert data_state(client, "/api/search?q=tree&difficulty=hard") == "MISS"
+    changed = client.patch(problem, json={"difficulty": "hard"}, headers=bearer(token))
+    assert changed.status_code == 200
+    hard = client.get("/api/search?q=tree&difficulty=hard")
+    assert hard.headers["X-Data-Cache"] == "MISS"
+    assert "Tree Crossing" in [p["name"] for p in hard.get_json()]
+
+    # A delete drops the searches that found it.
+    assert client.delete(problem, headers=bearer(token)).status_code == 204
+    assert "Tree Crossing" not in [p["name"] for p in client.get("/api/search?q=tree").get_json()]
+    assert data_state(client, "/api/search?q=ladder") == "HIT"
+
+
+def test_revalidating_the_tag_drops_every_search(
+    seeded: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., int],
+    make_token: Callable[[str], str],
+) -> None:
+    make_user("root", admin=True)
+    admin = make_token("root")
+    assert data_state(client, "/api/search?q=ladder") == "MISS"
+    assert data_state(client, "/api/search?q=ladder") == "HIT"
+    done = client.post("/api/revalidate", json={"tags": ["problems"]}, headers=bearer(admin))
+    assert done.status_code == 200, done.get_json()
+    assert data_state(client, "/api/search?q=ladder") == "MISS"

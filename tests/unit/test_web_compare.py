@@ -207,7 +207,10 @@ def test_the_search_card_shows_the_data_cache(
     """GET /api/search?q=tree through the app: MISS, then HIT; a write drops it."""
     make_user("alice")
     html = client.get("/compare").text
-    assert '<code>@cache_data(tags=("problems",), key=SearchQuery.key)</code>' in unescape(html)
+    assert (
+        '<code>@cache_data(tags=("problems",), key=SearchQuery.key, '
+        "depends=SearchQuery.data_tags)</code>" in unescape(html)
+    )
     first = live_values(html)[SEARCH]
     assert (first["x-data-cache"], first["x-cache"], first["value"]) == (
         "MISS",
@@ -442,13 +445,13 @@ def test_compare_shows_this_apps_real_code_beside_nextjs(client: FlaskClient) ->
         'return redirect(url_for("web.problem_detail", problem_id=problem.id), 303)',
         'return render_template("web/problem/form.html", form=form, problem=None), 422',
         "def create_problem(author: User, data: Mapping[str, Any]) -> Problem:",
-        "invalidate_problem(problem.id)",
+        "invalidate_problem(problem.id, problem.name_key",
         "function busy(form, submitter, on) {",
         "attach_errors(form, err.details)",
         '@cache_view("force-dynamic")',
         "@cache_view(revalidate=300)",
         'invalidate_tag("problems", problem_id=problem_id)',
-        '@cache_data(tags=("problems",), key=SearchQuery.key)',
+        '@cache_data(tags=("problems",), key=SearchQuery.key, depends=SearchQuery.data_tags)',
         "name_key(self.text.strip())",
         "raise NotAllowed(OTHER_ORIGIN)",
         'def warm(app: Flask | None = None, base_url: str = "http://localhost/") -> list[Warmed]:',

@@ -57,7 +57,9 @@ LIVE_ROUTES = (
         "Dynamic, since it reads the query string; the search's results are kept by the "
         "data cache until a problem changes.",
         query={"q": "tree"},
-        declaration='cache_data(tags=("problems",), key=SearchQuery.key)',
+        declaration=(
+            'cache_data(tags=("problems",), key=SearchQuery.key, depends=SearchQuery.data_tags)'
+        ),
     ),
 )
 
