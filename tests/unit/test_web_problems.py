@@ -203,7 +203,7 @@ def test_pages_load_one_local_deferred_script_and_no_inline_script(client: Flask
         assert scripts == ['<script src="/static/app.js" defer>'], scripts
         assert "<style" not in html
         links = re.findall(r'<link[^>]*href="([^"]+)"', html)
-        assert links == ["/static/favicon.svg", "/static/app.css"]
+        assert links == ["/static/favicon.svg", "/static/palette.css", "/static/app.css"]
 
 
 # -- create -------------------------------------------------------------------------
