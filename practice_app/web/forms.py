@@ -32,6 +32,25 @@ def split_tags(raw: str | None) -> list[str]:
     return [part.strip() for part in (raw or "").split(",") if part.strip()]
 
 
+def new_password(label: str, missing: str) -> PasswordField:
+    """A new password's field (sign-up, change): named ``password``, as the rules name it."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(missing)],
+        description=f"At least {PASSWORD_MIN} characters.",
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+
+
+def password_again(label: str) -> PasswordField:
+    """The new password typed again: it must equal ``password``."""
+    return PasswordField(
+        label,
+        validators=[EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class ProblemForm(FlaskForm):
     """Create or edit a problem; tags are one comma-separated text input."""
 
@@ -91,17 +110,8 @@ class RegisterForm(FlaskForm):
         description="2 to 40 characters: letters, digits, '.', '_' or '-'.",
         render_kw={"autocomplete": "username", "autocapitalize": "none", "maxlength": 40},
     )
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password.")],
-        description=f"At least {PASSWORD_MIN} characters.",
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
-    confirm = PasswordField(
-        "Password again",
-        validators=[EqualTo("password", "The two passwords differ.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password("Password", "Choose a password.")
+    confirm = password_again("Password again")
     next = HiddenField()
 
 
@@ -126,14 +136,5 @@ class PasswordForm(FlaskForm):
         validators=[DataRequired("Enter your current password.")],
         render_kw={"autocomplete": "current-password"},
     )
-    password = PasswordField(
-        "New password",
-        validators=[DataRequired("Choose a new password.")],
-        description=f"At least {PASSWORD_MIN} characters.",
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
-    confirm = PasswordField(
-        "New password again",
-        validators=[EqualTo("password", "The two passwords differ.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password("New password", "Choose a new password.")
+    confirm = password_again("New password again")
