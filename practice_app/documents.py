@@ -261,7 +261,11 @@ class SearchQuery:
         """What writes drop this search's kept results: the first piece of its text (``search``).
 
         A search of one or two characters, or of none, depends on every write.
+        A NUL is refused here, before the data cache looks for anything (the
+        name of a version cannot hold one on PostgreSQL).
         """
+        if "\x00" in self.text or (self.tag is not None and "\x00" in self.tag):
+            raise MalformedRequest(NUL_REFUSED)
         return query_tags(name_key(self.text.strip()))
 
     def filters(self) -> dict[str, Any]:

@@ -138,8 +138,9 @@ def test_a_stopped_redis_leaves_limits_to_each_worker_and_answers_every_write(
     statuses = [a.status_code for a in answers]
     assert set(statuses) <= {201, 429}, statuses
     assert 4 <= statuses.count(201) <= 12, statuses
-    assert statuses[-1] == 429
-    assert int(answers[-1].headers["Retry-After"]) > 0
+    # Which worker takes the last request is the kernel's choice: any refusal says how long.
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused and all(int(a.headers["Retry-After"]) > 0 for a in refused)
     made = requests.get(server.url("/api/problems"), timeout=10).json()
     assert len(made) == 1 + statuses.count(201)  # nothing written by a refused request
     patched = requests.patch(

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
-from practice_app import documents, services
+from practice_app import caching, documents, services
 from practice_app.extensions import db
 from practice_app.models import Problem, ProblemGram, User
 from practice_app.rules import name_key
@@ -48,7 +48,9 @@ def load(app: Flask, author_id: int, catalogue: list[str]) -> None:
     """Replace the problems with ``catalogue`` (names whose keys clash are left out)."""
     with app.app_context():
         with services.write_transaction():
+            # Behind the services' back, so the data cache's searches are dropped by hand.
             db.session.execute(delete(Problem))
+            caching.invalidate_all()
         author = db.session.get(User, author_id)
         assert author is not None
         seen: set[str] = set()
