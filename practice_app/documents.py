@@ -264,9 +264,13 @@ class SearchQuery:
         A NUL is refused here, before the data cache looks for anything (the
         name of a version cannot hold one on PostgreSQL).
         """
+        self.refuse_nul()
+        return query_tags(name_key(self.text.strip()))
+
+    def refuse_nul(self) -> None:
+        """MalformedRequest when the text or the tag holds a NUL, which no value here can hold."""
         if "\x00" in self.text or (self.tag is not None and "\x00" in self.tag):
             raise MalformedRequest(NUL_REFUSED)
-        return query_tags(name_key(self.text.strip()))
 
     def filters(self) -> dict[str, Any]:
         """The filters that are set, by their query-string names."""
@@ -286,8 +290,7 @@ def search(query: SearchQuery, *, ids_only: bool = False) -> Search:
     every character of the query taken literally (``%``, ``_``, quotes), on
     an index (:mod:`search`). A NUL in the query or tag is a MalformedRequest.
     """
-    if "\x00" in query.text or (query.tag is not None and "\x00" in query.tag):
-        raise MalformedRequest(NUL_REFUSED)
+    query.refuse_nul()
     connection = db.session.connection()
     dialect = connection.dialect
     shape, values = search_shape(query.text, dialect, difficulty=query.difficulty, tag=query.tag)

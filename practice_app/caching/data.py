@@ -95,7 +95,7 @@ def cache_data(
 
         @functools.wraps(function)
         def cached(*args: Any, **kwargs: Any) -> Any:
-            if not has_app_context() or EXTENSION not in _current_extensions():
+            if not has_app_context() or EXTENSION not in current_app.extensions:
                 return function(*args, **kwargs)
             canonical = repr(key(*args, **kwargs) if key else (args, sorted(kwargs.items())))
             memo: dict[tuple[str, str], Any] = g.setdefault(_MEMO, {})
@@ -111,14 +111,9 @@ def cache_data(
                 environ[DATA_ENVIRON] = "MISS" if "MISS" in (state, was) else state
             return value
 
-        cached.cache_function = function  # type: ignore[attr-defined]
         return cast(F, cached)
 
     return decorate
-
-
-def _current_extensions() -> dict[str, Any]:
-    return current_app.extensions
 
 
 def _read_through(

@@ -187,6 +187,10 @@ def test_pages_answer_head_options_and_405(live_server: LiveServer) -> None:
     logout = requests.get(live_server.url("/logout"), timeout=10)
     assert logout.status_code == 405 and "POST" in logout.headers["Allow"]
     assert "text/html" in logout.headers["Content-Type"]
+    assert "To sign out, use the Sign out button" in logout.text  # how to do it, as /compare says
+    for path in ("/problems/1/delete", "/account/tokens/1/revoke"):
+        refused = requests.get(live_server.url(path), timeout=10)
+        assert refused.status_code == 405 and "POST" in refused.headers["Allow"], path
 
 
 _NEW_TOKEN = re.compile(r'id="new-token"[^>]*value="(pp_[A-Za-z0-9_-]+)"')

@@ -77,7 +77,9 @@ def test_the_nextjs_code_is_framed_honestly(client: FlaskClient) -> None:
 
 def test_the_page_names_no_file_a_visitor_cannot_open(client: FlaskClient) -> None:
     html = client.get("/compare").text
-    for name in ("../shared", "nextjs-ref", "PROBE.md", "reference app"):
+    # No path out of the project ("../" and a folder beside it), nor the desk's files.
+    assert not re.search(r"\.\./[a-z]", html)
+    for name in ("nextjs-ref", "PROBE.md", "reference app"):
         assert name not in html, name
     # The project's docs are named as text, never linked: the running app does not serve them.
     assert "<code>docs/route-cache.md</code> in the project's documentation" in html
